@@ -1,0 +1,228 @@
+//! From a path (or stdin) to Caffe's `NetParameter`: reading the bytes once, refusing binary
+//! files, telling a solver from a net and following a solver to its net.
+
+use std::path::{Path, PathBuf};
+
+use prost::Message as _;
+
+use crate::error::{Error, Result};
+use crate::proto::{NetParameter, SolverParameter};
+use crate::textformat::{self, Pos, MSG_NETPARAMETER, MSG_SOLVERPARAMETER};
+
+/// A warning tied to a place in a file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+/// Settings that change how files are read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Unknown fields and enum values are errors rather than warnings.
+    pub strict: bool,
+}
+
+/// A net file as read, before upgrades.
+#[derive(Debug)]
+pub struct NetFile {
+    /// The name used in messages: the path as given, or `<stdin>`.
+    pub file: String,
+    pub net: NetParameter,
+    /// Every root field in file order with its position (layers, inputs, ...).
+    pub root_fields: Vec<(u32, Pos)>,
+    /// Present when the net was reached through a solver file.
+    pub solver: Option<SolverFile>,
+}
+
+#[derive(Debug)]
+pub struct SolverFile {
+    pub file: String,
+    pub solver: SolverParameter,
+}
+
+/// Reads a whole input. `-` is stdin.
+pub fn read_source(path: &str) -> Result<(String, Vec<u8>)> {
+    if path == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| Error::Io {
+            path: PathBuf::from("<stdin>"),
+            source: e,
+        })?;
+        return Ok(("<stdin>".to_string(), buf));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: PathBuf::from(path),
+        source: e,
+    })?;
+    Ok((path.to_string(), bytes))
+}
+
+/// A caffemodel, an image or an archive has NUL bytes or many control bytes near its start;
+/// a prototxt has neither.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return true;
+    }
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+        .count();
+    control * 20 > head.len()
+}
+
+/// Fields that only a solver has: a file with one of them at its root is read as a solver.
+const SOLVER_NET_FIELDS: [&str; 4] = ["net", "train_net", "net_param", "train_net_param"];
+
+/// Reads a net or a solver file; a solver is followed to its training net.
+pub fn load(path: &str, opts: ReadOptions, warnings: &mut Vec<Warning>) -> Result<NetFile> {
+    let (file, bytes) = read_source(path)?;
+    let parsed = parse_text(&file, &bytes, MSG_NETPARAMETER)?;
+    let is_solver = parsed
+        .unknown_root_names
+        .iter()
+        .any(|n| SOLVER_NET_FIELDS.contains(&n.as_str()));
+    if !is_solver {
+        let net = decode_net(&file, parsed, opts, warnings)?;
+        return Ok(net);
+    }
+    let parsed = parse_text(&file, &bytes, MSG_SOLVERPARAMETER)?;
+    report_unknown(&file, &parsed, opts, warnings)?;
+    let solver =
+        SolverParameter::decode(parsed.wire.as_slice()).map_err(|e| decode_error(&file, e))?;
+    drop(bytes);
+    let mut net = solver_net(&file, &solver, opts, warnings)?;
+    net.solver = Some(SolverFile { file, solver });
+    Ok(net)
+}
+
+fn parse_text(file: &str, bytes: &[u8], root: usize) -> Result<textformat::Parsed> {
+    if looks_binary(bytes) {
+        return Err(Error::Parse {
+            file: file.to_string(),
+            pos: Pos { line: 1, col: 1 },
+            message: "this looks like a binary file, not a text prototxt".to_string(),
+            hint: Some(
+                "caffe-mem reads the text net definition (deploy.prototxt, train_val.prototxt \
+                 or solver.prototxt), not trained weights (.caffemodel)"
+                    .to_string(),
+            ),
+        });
+    }
+    textformat::parse(bytes, root).map_err(|e| Error::Parse {
+        file: file.to_string(),
+        pos: e.pos,
+        message: e.message,
+        hint: None,
+    })
+}
+
+fn report_unknown(
+    file: &str,
+    parsed: &textformat::Parsed,
+    opts: ReadOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<()> {
+    for u in &parsed.unknown {
+        if opts.strict {
+            return Err(Error::Parse {
+                file: file.to_string(),
+                pos: u.pos,
+                message: u.message.clone(),
+                hint: Some("without --strict, unknown fields are skipped with a warning".into()),
+            });
+        }
+        warnings.push(Warning {
+            file: file.to_string(),
+            line: u.pos.line,
+            col: u.pos.col,
+            message: u.message.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn decode_error(file: &str, e: prost::DecodeError) -> Error {
+    Error::Parse {
+        file: file.to_string(),
+        pos: Pos { line: 1, col: 1 },
+        message: format!("the file does not decode as a Caffe message: {e}"),
+        hint: None,
+    }
+}
+
+fn decode_net(
+    file: &str,
+    parsed: textformat::Parsed,
+    opts: ReadOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<NetFile> {
+    report_unknown(file, &parsed, opts, warnings)?;
+    let net = NetParameter::decode(parsed.wire.as_slice()).map_err(|e| decode_error(file, e))?;
+    Ok(NetFile {
+        file: file.to_string(),
+        net,
+        root_fields: parsed.root_fields,
+        solver: None,
+    })
+}
+
+/// The training net of a solver: inline (`train_net_param`, `net_param`) or a file (`train_net`,
+/// `net`), as Caffe's Solver::InitTrainNet picks it.
+fn solver_net(
+    file: &str,
+    solver: &SolverParameter,
+    opts: ReadOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<NetFile> {
+    if let Some(inline) = solver
+        .train_net_param
+        .as_ref()
+        .or(solver.net_param.as_ref())
+    {
+        return Ok(NetFile {
+            file: file.to_string(),
+            net: inline.clone(),
+            root_fields: Vec::new(),
+            solver: None,
+        });
+    }
+    let target = solver
+        .train_net
+        .as_deref()
+        .or(solver.net.as_deref())
+        .ok_or_else(|| Error::invalid(file, None, "the solver names no net"))?;
+    let resolved = resolve_relative(file, target).ok_or_else(|| {
+        Error::usage(format!("{file}: the solver's net '{target}' was not found")).with_hint(
+            "relative paths are tried against the solver's folder, each folder above it, \
+             and the working directory; give the net file itself instead",
+        )
+    })?;
+    let (net_file, bytes) = read_source(&resolved.to_string_lossy())?;
+    let parsed = parse_text(&net_file, &bytes, MSG_NETPARAMETER)?;
+    decode_net(&net_file, parsed, opts, warnings)
+}
+
+/// Resolves a path named in a solver file. Caffe resolves it against the directory Caffe was
+/// started in, usually the repository root; users expect the solver's own folder to work too.
+/// So: the solver's folder, then each folder above it, then the working directory.
+pub fn resolve_relative(solver_file: &str, target: &str) -> Option<PathBuf> {
+    let t = Path::new(target);
+    if t.is_absolute() {
+        return t.is_file().then(|| t.to_path_buf());
+    }
+    let t = t.strip_prefix("./").unwrap_or(t);
+    let solver_dir = Path::new(solver_file).parent().unwrap_or(Path::new(""));
+    let mut dir = Some(solver_dir);
+    while let Some(d) = dir {
+        let candidate = d.join(t);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = d.parent();
+    }
+    t.is_file().then(|| t.to_path_buf())
+}

@@ -1,0 +1,529 @@
+//! Protobuf text format, read against a descriptor table and written out as protobuf wire
+//! format, which prost then decodes into the generated types. This module knows nothing of
+//! Caffe: it could read any message of the table.
+//!
+//! Going through the wire format keeps one generic reader instead of per-message code, and lets
+//! prost own the typed structs. Positions (line, column) of the root's message-valued fields are
+//! kept on the side so later stages can point at a layer in the file.
+
+mod lexer;
+mod value;
+
+use lexer::{Lexer, Tok};
+
+include!(concat!(env!("OUT_DIR"), "/descriptor.rs"));
+
+/// How a field's value is read and encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Double,
+    Float,
+    Int64,
+    Uint64,
+    Int32,
+    Uint32,
+    Bool,
+    String,
+    Bytes,
+    Message,
+    Enum,
+}
+
+pub struct FieldDesc {
+    pub name: &'static str,
+    pub number: u32,
+    pub kind: Kind,
+    pub repeated: bool,
+    /// Index into `MESSAGES` or `ENUMS` for message and enum fields.
+    pub target: u32,
+}
+
+pub struct MessageDesc {
+    pub name: &'static str,
+    /// Sorted by name.
+    pub fields: &'static [FieldDesc],
+}
+
+pub struct EnumDesc {
+    pub name: &'static str,
+    /// (name, number), sorted by name.
+    pub values: &'static [(&'static str, i32)],
+}
+
+impl MessageDesc {
+    pub fn field(&self, name: &[u8]) -> Option<&'static FieldDesc> {
+        self.fields
+            .binary_search_by(|f| f.name.as_bytes().cmp(name))
+            .ok()
+            .map(|i| &self.fields[i])
+    }
+}
+
+/// A place in the input: 1-based line and column (in bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl TextError {
+    pub fn new(pos: Pos, message: impl Into<String>) -> Self {
+        TextError {
+            pos,
+            message: message.into(),
+        }
+    }
+}
+
+/// A field or enum value the schema does not know, skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// The result of reading one message.
+pub struct Parsed {
+    /// The message in protobuf wire format.
+    pub wire: Vec<u8>,
+    /// Every field of the root message, in file order: (field number, position).
+    pub root_fields: Vec<(u32, Pos)>,
+    /// Fields the schema does not know, and enum values it does not know, in file order.
+    pub unknown: Vec<Unknown>,
+    /// Names of the root's fields that were unknown (to tell a solver from a net).
+    pub unknown_root_names: Vec<String>,
+}
+
+/// Nesting deeper than this is refused: Caffe's files nest four or five levels, and protobuf's
+/// own reader stops at 100.
+pub const MAX_DEPTH: usize = 64;
+
+/// Reads `src` as the text form of `MESSAGES[root]`.
+pub fn parse(src: &[u8], root: usize) -> Result<Parsed, TextError> {
+    let mut p = Parser {
+        lex: Lexer::new(src),
+        out: Vec::with_capacity(src.len() / 2),
+        root_fields: Vec::new(),
+        unknown: Vec::new(),
+        unknown_root_names: Vec::new(),
+        seen: Vec::new(),
+    };
+    p.message_body(root, None, 0)?;
+    Ok(Parsed {
+        wire: p.out,
+        root_fields: p.root_fields,
+        unknown: p.unknown,
+        unknown_root_names: p.unknown_root_names,
+    })
+}
+
+struct Parser<'a> {
+    lex: Lexer<'a>,
+    out: Vec<u8>,
+    root_fields: Vec<(u32, Pos)>,
+    unknown: Vec<Unknown>,
+    unknown_root_names: Vec<String>,
+    /// Singular fields already set, per open message (a stack of field numbers with marks).
+    seen: Vec<u32>,
+}
+
+fn closing(open: u8) -> u8 {
+    if open == b'<' {
+        b'>'
+    } else {
+        b'}'
+    }
+}
+
+impl<'a> Parser<'a> {
+    /// Fields until the closing delimiter (or end of file at the root).
+    fn message_body(
+        &mut self,
+        msg: usize,
+        close: Option<u8>,
+        depth: usize,
+    ) -> Result<(), TextError> {
+        let mark = self.seen.len();
+        loop {
+            let (tok, pos) = self.lex.next()?;
+            match tok {
+                Tok::Eof if close.is_none() => break,
+                Tok::Eof => {
+                    return Err(TextError::new(
+                        pos,
+                        format!(
+                            "unexpected end of file: '{}' is not closed",
+                            if close == Some(b'>') { '<' } else { '{' }
+                        ),
+                    ))
+                }
+                Tok::Punct(c) if Some(c) == close => break,
+                Tok::Ident(name) => self.field(msg, name, pos, depth)?,
+                other => {
+                    return Err(TextError::new(
+                        pos,
+                        format!("expected a field name, found {}", other.describe()),
+                    ))
+                }
+            }
+            // Fields may be separated by ',' or ';'.
+            if let (Tok::Punct(b',' | b';'), _) = self.lex.peek()? {
+                self.lex.next()?;
+            }
+        }
+        self.seen.truncate(mark);
+        Ok(())
+    }
+
+    fn field(
+        &mut self,
+        msg: usize,
+        name: &'a [u8],
+        pos: Pos,
+        depth: usize,
+    ) -> Result<(), TextError> {
+        let desc = &MESSAGES[msg];
+        let Some(f) = desc.field(name) else {
+            let name = String::from_utf8_lossy(name).into_owned();
+            if depth == 0 {
+                self.unknown_root_names.push(name.clone());
+            }
+            self.unknown.push(Unknown {
+                pos,
+                message: format!("unknown field '{name}' in {}", desc.name),
+            });
+            return self.skip_field_value(pos, depth);
+        };
+        // Message fields record themselves per element (a list may hold several).
+        if depth == 0 && f.kind != Kind::Message {
+            self.root_fields.push((f.number, pos));
+        }
+        let (next, npos) = self.lex.peek()?;
+        let has_colon = next == Tok::Punct(b':');
+        if has_colon {
+            self.lex.next()?;
+        }
+        let (next, npos) = if has_colon {
+            self.lex.peek()?
+        } else {
+            (next, npos)
+        };
+        if f.kind == Kind::Message {
+            match next {
+                Tok::Punct(b'{' | b'<') => {
+                    self.check_singular(f, pos)?;
+                    self.message_field(f, pos, depth)
+                }
+                Tok::Punct(b'[') if has_colon && f.repeated => {
+                    self.lex.next()?;
+                    self.list(|p| p.message_field(f, pos, depth))
+                }
+                other => Err(TextError::new(
+                    npos,
+                    format!(
+                        "expected '{{' to open message field '{}', found {}",
+                        f.name,
+                        other.describe()
+                    ),
+                )),
+            }
+        } else {
+            if !has_colon {
+                return Err(TextError::new(
+                    npos,
+                    format!("expected ':' after field name '{}'", f.name),
+                ));
+            }
+            if next == Tok::Punct(b'[') {
+                if !f.repeated {
+                    return Err(TextError::new(
+                        npos,
+                        format!("field '{}' is not repeated: a list is not allowed", f.name),
+                    ));
+                }
+                self.lex.next()?;
+                return self.list(|p| p.scalar(f));
+            }
+            self.check_singular(f, pos)?;
+            self.scalar(f)
+        }
+    }
+
+    /// protobuf's reader refuses a non-repeated field given twice in one message.
+    fn check_singular(&mut self, f: &FieldDesc, pos: Pos) -> Result<(), TextError> {
+        if f.repeated {
+            return Ok(());
+        }
+        // `seen` holds the singular fields of every open message; entries above the current
+        // message's start mark belong to it. The start mark is kept implicitly: message_body
+        // truncates back to it, so scanning from the end until a 0 sentinel finds this level.
+        for &n in self.seen.iter().rev() {
+            if n == 0 {
+                break;
+            }
+            if n == f.number {
+                return Err(TextError::new(
+                    pos,
+                    format!(
+                        "non-repeated field '{}' is specified more than once",
+                        f.name
+                    ),
+                ));
+            }
+        }
+        self.seen.push(f.number);
+        Ok(())
+    }
+
+    /// `[a, b, ...]`, the opening bracket already read.
+    fn list(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<(), TextError>,
+    ) -> Result<(), TextError> {
+        if let (Tok::Punct(b']'), _) = self.lex.peek()? {
+            self.lex.next()?;
+            return Ok(());
+        }
+        loop {
+            item(self)?;
+            match self.lex.next()? {
+                (Tok::Punct(b','), _) => {}
+                (Tok::Punct(b']'), _) => return Ok(()),
+                (other, pos) => {
+                    return Err(TextError::new(
+                        pos,
+                        format!("expected ',' or ']' in a list, found {}", other.describe()),
+                    ))
+                }
+            }
+        }
+    }
+
+    fn message_field(&mut self, f: &FieldDesc, pos: Pos, depth: usize) -> Result<(), TextError> {
+        let (open, opos) = self.lex.next()?;
+        let Tok::Punct(open @ (b'{' | b'<')) = open else {
+            return Err(TextError::new(
+                opos,
+                format!("expected '{{' to open message field '{}'", f.name),
+            ));
+        };
+        if depth + 1 > MAX_DEPTH {
+            return Err(TextError::new(
+                opos,
+                format!("messages are nested more than {MAX_DEPTH} deep"),
+            ));
+        }
+        if depth == 0 {
+            self.root_fields.push((f.number, pos));
+        }
+        value::put_key(&mut self.out, f.number, 2);
+        // The length is not known yet: reserve a fixed five-byte varint and fill it afterwards.
+        // Over-long varints are valid protobuf, and this avoids moving the body.
+        let len_at = self.out.len();
+        self.out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
+        self.seen.push(0);
+        self.message_body(f.target as usize, Some(closing(open)), depth + 1)?;
+        self.seen.pop();
+        let len = self.out.len() - len_at - 5;
+        if len >= 1 << 31 {
+            return Err(TextError::new(pos, "message is larger than 2 GiB"));
+        }
+        value::fill_len5(&mut self.out[len_at..len_at + 5], len as u32);
+        Ok(())
+    }
+
+    fn scalar(&mut self, f: &FieldDesc) -> Result<(), TextError> {
+        let (tok, pos) = self.lex.next()?;
+        if f.kind == Kind::String || f.kind == Kind::Bytes {
+            let Tok::Str(first) = tok else {
+                return Err(TextError::new(
+                    pos,
+                    format!(
+                        "expected a string for field '{}', found {}",
+                        f.name,
+                        tok.describe()
+                    ),
+                ));
+            };
+            let mut buf = Vec::new();
+            value::unescape(first, pos, &mut buf)?;
+            // Adjacent string literals are one string.
+            while let (Tok::Str(more), mpos) = self.lex.peek()? {
+                self.lex.next()?;
+                value::unescape(more, mpos, &mut buf)?;
+            }
+            if f.kind == Kind::String && std::str::from_utf8(&buf).is_err() {
+                return Err(TextError::new(pos, "string is not valid UTF-8"));
+            }
+            value::put_key(&mut self.out, f.number, 2);
+            value::put_varint(&mut self.out, buf.len() as u64);
+            self.out.extend_from_slice(&buf);
+            return Ok(());
+        }
+        if f.kind == Kind::Enum {
+            let e = &ENUMS[f.target as usize];
+            let number = match tok {
+                Tok::Ident(name) => {
+                    match e.values.binary_search_by(|(n, _)| n.as_bytes().cmp(name)) {
+                        Ok(i) => e.values[i].1,
+                        Err(_) => {
+                            self.unknown.push(Unknown {
+                                pos,
+                                message: format!(
+                                    "unknown value '{}' of enum {} for field '{}'",
+                                    String::from_utf8_lossy(name),
+                                    e.name,
+                                    f.name
+                                ),
+                            });
+                            self.pop_singular(f);
+                            return Ok(());
+                        }
+                    }
+                }
+                Tok::Number(text) => {
+                    let v = value::parse_int(text, pos, true)?;
+                    let v = i32::try_from(v).map_err(|_| {
+                        TextError::new(pos, format!("enum number out of range for '{}'", f.name))
+                    })?;
+                    if !e.values.iter().any(|&(_, n)| n == v) {
+                        return Err(TextError::new(
+                            pos,
+                            format!("{v} is not a value of enum {} (field '{}')", e.name, f.name),
+                        ));
+                    }
+                    v
+                }
+                other => {
+                    return Err(TextError::new(
+                        pos,
+                        format!(
+                            "expected an enum value for field '{}', found {}",
+                            f.name,
+                            other.describe()
+                        ),
+                    ))
+                }
+            };
+            value::put_key(&mut self.out, f.number, 0);
+            value::put_varint(&mut self.out, number as i64 as u64);
+            return Ok(());
+        }
+        let text = match tok {
+            Tok::Number(t) | Tok::Ident(t) => t,
+            other => {
+                return Err(TextError::new(
+                    pos,
+                    format!(
+                        "expected a value for field '{}', found {}",
+                        f.name,
+                        other.describe()
+                    ),
+                ))
+            }
+        };
+        value::put_scalar(&mut self.out, f, text, pos)
+    }
+
+    /// An unknown enum value leaves its field unset, so it may be given again.
+    fn pop_singular(&mut self, f: &FieldDesc) {
+        if !f.repeated && self.seen.last() == Some(&f.number) {
+            self.seen.pop();
+        }
+    }
+
+    /// Skips the value of a field the schema does not know: a block, a list or a scalar.
+    fn skip_field_value(&mut self, pos: Pos, depth: usize) -> Result<(), TextError> {
+        let (mut tok, _) = self.lex.peek()?;
+        let has_colon = tok == Tok::Punct(b':');
+        if has_colon {
+            self.lex.next()?;
+            tok = self.lex.peek()?.0;
+        }
+        match tok {
+            Tok::Punct(open @ (b'{' | b'<')) => {
+                self.lex.next()?;
+                self.skip_block(closing(open), depth + 1)
+            }
+            Tok::Punct(b'[') if has_colon => {
+                self.lex.next()?;
+                self.list(|p| {
+                    let (t, _) = p.lex.peek()?;
+                    match t {
+                        Tok::Punct(open @ (b'{' | b'<')) => {
+                            p.lex.next()?;
+                            p.skip_block(closing(open), depth + 1)
+                        }
+                        _ => p.skip_scalar(),
+                    }
+                })
+            }
+            _ if has_colon => self.skip_scalar(),
+            other => Err(TextError::new(
+                pos,
+                format!(
+                    "expected ':' or '{{' after field name, found {}",
+                    other.describe()
+                ),
+            )),
+        }
+    }
+
+    fn skip_scalar(&mut self) -> Result<(), TextError> {
+        match self.lex.next()? {
+            (Tok::Str(_), _) => {
+                while let (Tok::Str(_), _) = self.lex.peek()? {
+                    self.lex.next()?;
+                }
+                Ok(())
+            }
+            (Tok::Number(_) | Tok::Ident(_), _) => Ok(()),
+            (other, pos) => Err(TextError::new(
+                pos,
+                format!("expected a value, found {}", other.describe()),
+            )),
+        }
+    }
+
+    /// Skips balanced tokens up to `close`, checking the nesting bound as it goes.
+    fn skip_block(&mut self, close: u8, depth: usize) -> Result<(), TextError> {
+        let mut stack = vec![close];
+        loop {
+            let (tok, pos) = self.lex.next()?;
+            match tok {
+                Tok::Eof => {
+                    return Err(TextError::new(pos, "unexpected end of file in a block"));
+                }
+                Tok::Punct(c @ (b'{' | b'<' | b'[')) => {
+                    if depth + stack.len() > MAX_DEPTH {
+                        return Err(TextError::new(
+                            pos,
+                            format!("messages are nested more than {MAX_DEPTH} deep"),
+                        ));
+                    }
+                    stack.push(match c {
+                        b'{' => b'}',
+                        b'<' => b'>',
+                        _ => b']',
+                    });
+                }
+                Tok::Punct(c @ (b'}' | b'>' | b']')) => {
+                    if stack.last() != Some(&c) {
+                        return Err(TextError::new(pos, format!("unbalanced '{}'", c as char)));
+                    }
+                    stack.pop();
+                    if stack.is_empty() {
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}

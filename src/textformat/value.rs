@@ -1,0 +1,245 @@
+//! Scalar values of the text format and their wire encoding.
+
+use super::{FieldDesc, Kind, Pos, TextError};
+
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+pub fn put_key(out: &mut Vec<u8>, number: u32, wire_type: u8) {
+    put_varint(out, (u64::from(number) << 3) | u64::from(wire_type));
+}
+
+/// Writes `len` as a five-byte varint into a reserved slot.
+pub fn fill_len5(slot: &mut [u8], len: u32) {
+    for (i, b) in slot.iter_mut().enumerate() {
+        let part = ((len >> (7 * i)) & 0x7f) as u8;
+        *b = if i < 4 { part | 0x80 } else { part };
+    }
+}
+
+/// An integer literal: decimal, `0x` hex or leading-`0` octal, with an optional sign.
+/// Returns it widened to i128 so every proto integer type can range-check it.
+pub fn parse_int(text: &[u8], pos: Pos, allow_negative: bool) -> Result<i128, TextError> {
+    let bad = || {
+        TextError::new(
+            pos,
+            format!("'{}' is not an integer", String::from_utf8_lossy(text)),
+        )
+    };
+    let (neg, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if neg && !allow_negative {
+        return Err(TextError::new(
+            pos,
+            format!(
+                "'{}' is negative, but the field is unsigned",
+                String::from_utf8_lossy(text)
+            ),
+        ));
+    }
+    let (radix, body) =
+        if digits.len() > 2 && (digits.starts_with(b"0x") || digits.starts_with(b"0X")) {
+            (16, &digits[2..])
+        } else if digits.len() > 1 && digits[0] == b'0' {
+            (8, &digits[1..])
+        } else {
+            (10, digits)
+        };
+    if body.is_empty() {
+        return Err(bad());
+    }
+    let mut v: i128 = 0;
+    for &c in body {
+        let d = (c as char).to_digit(radix).ok_or_else(bad)?;
+        v = v * i128::from(radix) + i128::from(d);
+        if v > i128::from(u64::MAX) + 1 {
+            return Err(TextError::new(
+                pos,
+                format!(
+                    "integer '{}' is out of range",
+                    String::from_utf8_lossy(text)
+                ),
+            ));
+        }
+    }
+    Ok(if neg { -v } else { v })
+}
+
+fn parse_float(text: &[u8], pos: Pos) -> Result<f64, TextError> {
+    let s = std::str::from_utf8(text).unwrap_or("");
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let lower = body.to_ascii_lowercase();
+    let v = if lower == "inf" || lower == "infinity" {
+        f64::INFINITY
+    } else if lower == "nan" {
+        f64::NAN
+    } else if lower.starts_with("0x") {
+        parse_int(body.as_bytes(), pos, false)? as f64
+    } else {
+        // A trailing 'f' is allowed ("1.5f"), as protobuf's reader allows it.
+        let trimmed = lower.strip_suffix('f').unwrap_or(&lower);
+        let ok_chars = trimmed
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'-' | b'+'));
+        match trimmed.parse::<f64>() {
+            Ok(v) if ok_chars && !trimmed.is_empty() => v,
+            _ => {
+                return Err(TextError::new(pos, format!("'{s}' is not a number")));
+            }
+        }
+    };
+    Ok(if neg { -v } else { v })
+}
+
+fn range_checked(v: i128, min: i128, max: i128, text: &[u8], pos: Pos) -> Result<i128, TextError> {
+    if v < min || v > max {
+        return Err(TextError::new(
+            pos,
+            format!(
+                "integer '{}' is out of range for this field",
+                String::from_utf8_lossy(text)
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+/// Encodes a numeric or boolean field from its literal text.
+pub fn put_scalar(
+    out: &mut Vec<u8>,
+    f: &FieldDesc,
+    text: &[u8],
+    pos: Pos,
+) -> Result<(), TextError> {
+    match f.kind {
+        Kind::Float => {
+            let v = parse_float(text, pos)?;
+            put_key(out, f.number, 5);
+            out.extend_from_slice(&(v as f32).to_le_bytes());
+        }
+        Kind::Double => {
+            let v = parse_float(text, pos)?;
+            put_key(out, f.number, 1);
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        Kind::Int32 | Kind::Int64 => {
+            let (min, max) = if f.kind == Kind::Int32 {
+                (i128::from(i32::MIN), i128::from(i32::MAX))
+            } else {
+                (i128::from(i64::MIN), i128::from(i64::MAX))
+            };
+            let v = range_checked(parse_int(text, pos, true)?, min, max, text, pos)?;
+            put_key(out, f.number, 0);
+            put_varint(out, v as i64 as u64);
+        }
+        Kind::Uint32 | Kind::Uint64 => {
+            let max = if f.kind == Kind::Uint32 {
+                i128::from(u32::MAX)
+            } else {
+                i128::from(u64::MAX)
+            };
+            let v = range_checked(parse_int(text, pos, false)?, 0, max, text, pos)?;
+            put_key(out, f.number, 0);
+            put_varint(out, v as u64);
+        }
+        Kind::Bool => {
+            let v = match text {
+                b"true" | b"True" | b"t" | b"1" => 1,
+                b"false" | b"False" | b"f" | b"0" => 0,
+                _ => {
+                    return Err(TextError::new(
+                        pos,
+                        format!(
+                            "expected true or false for field '{}', found '{}'",
+                            f.name,
+                            String::from_utf8_lossy(text)
+                        ),
+                    ))
+                }
+            };
+            put_key(out, f.number, 0);
+            out.push(v);
+        }
+        Kind::String | Kind::Bytes | Kind::Message | Kind::Enum => {
+            unreachable!("put_scalar is only called for numbers and booleans")
+        }
+    }
+    Ok(())
+}
+
+/// Appends the bytes of a quoted literal (quotes included in `lit`), resolving C escapes.
+pub fn unescape(lit: &[u8], pos: Pos, out: &mut Vec<u8>) -> Result<(), TextError> {
+    let body = &lit[1..lit.len() - 1];
+    let mut i = 0;
+    while i < body.len() {
+        let c = body[i];
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(&e) = body.get(i) else {
+            return Err(TextError::new(pos, "string ends in a lone backslash"));
+        };
+        i += 1;
+        match e {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'v' => out.push(0x0b),
+            b'\\' | b'\'' | b'"' | b'?' => out.push(e),
+            b'0'..=b'7' => {
+                let mut v = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match body.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(v as u8);
+            }
+            b'x' | b'X' => {
+                let mut v = 0u32;
+                let mut n = 0;
+                while n < 2 {
+                    match body.get(i).and_then(|&d| (d as char).to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            i += 1;
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                if n == 0 {
+                    return Err(TextError::new(pos, "'\\x' is not followed by hex digits"));
+                }
+                out.push(v as u8);
+            }
+            other => {
+                return Err(TextError::new(
+                    pos,
+                    format!("unknown escape '\\{}' in string", other as char),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
