@@ -8,6 +8,7 @@
 //! `layers` holds one shape rule per layer type.
 
 pub mod error;
+pub mod layers;
 pub mod load;
 pub mod textformat;
 

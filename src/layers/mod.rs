@@ -1,0 +1,151 @@
+//! One rule per layer type: from a layer's parameters and its bottoms' shapes to its tops'
+//! shapes, its parameter blobs' shapes and its forward compute, as Caffe's `LayerSetUp` and
+//! `Reshape` decide them.
+//!
+//! `bvlc` holds the types BVLC Caffe master registers, `fork` the fork layers found in real
+//! nets (SSD, Faster R-CNN, PSPNet, ...). A type neither knows passes its first bottom's shape
+//! through, and the caller warns.
+
+pub mod bvlc;
+pub mod fork;
+
+use std::collections::HashMap;
+
+use crate::proto::LayerParameter;
+
+/// A blob shape, as Caffe's `vector<int>`; dims are kept in i64 so products can be checked.
+pub type Shape = Vec<i64>;
+
+/// Phase of the net being built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Phase {
+    Train,
+    Test,
+}
+
+/// What a rule may consult besides the layer itself.
+pub struct Ctx<'a> {
+    pub phase: Phase,
+    /// Shapes given with `--input NAME=N,C,H,W`, by top name. Input-like layers (Input, the
+    /// data layers, Python) take a top's shape from here first.
+    pub given: &'a HashMap<String, Shape>,
+}
+
+impl Ctx<'_> {
+    pub fn given(&self, top: &str) -> Option<&Shape> {
+        self.given.get(top)
+    }
+}
+
+/// What a rule found for one layer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Out {
+    /// One shape per top; a scalar (a loss) is `[]`.
+    pub tops: Vec<Shape>,
+    /// One shape per parameter blob (`layer.blobs()` in Caffe), in Caffe's order.
+    pub params: Vec<Shape>,
+    /// Forward multiply-accumulates for the whole batch (SPEC §2).
+    pub macs: u64,
+    /// Forward floating-point operations for the whole batch (SPEC §2).
+    pub flops: u64,
+}
+
+/// Why a rule refused the layer: what Caffe's CHECK would say, plus an optional hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl RuleError {
+    pub fn new(message: impl Into<String>) -> Self {
+        RuleError {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl From<String> for RuleError {
+    fn from(message: String) -> Self {
+        RuleError::new(message)
+    }
+}
+
+impl From<&str> for RuleError {
+    fn from(message: &str) -> Self {
+        RuleError::new(message)
+    }
+}
+
+pub type RuleResult = Result<Out, RuleError>;
+
+/// The rule for `lp.type`: `None` when no rule knows the type.
+pub fn infer(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> Option<RuleResult> {
+    let ty = lp.r#type.as_deref().unwrap_or("");
+    bvlc::infer(ty, lp, bottoms, ctx).or_else(|| fork::infer(ty, lp, bottoms, ctx))
+}
+
+// ---- helpers shared by the rules ----
+
+/// Number of elements, checked: Caffe refuses a blob over INT_MAX elements
+/// (blob.cpp: "blob size exceeds INT_MAX").
+pub fn count(shape: &[i64]) -> Result<u64, RuleError> {
+    let mut n: u64 = 1;
+    for &d in shape {
+        if d < 0 {
+            return Err(RuleError::new(format!("negative dimension {d} in shape {shape:?}")));
+        }
+        n = n
+            .checked_mul(d as u64)
+            .ok_or_else(|| RuleError::new(format!("shape {shape:?} overflows")))?;
+    }
+    if n > i32::MAX as u64 {
+        return Err(RuleError::new(format!(
+            "blob of shape {shape:?} has {n} elements, over Caffe's limit of INT_MAX"
+        )));
+    }
+    Ok(n)
+}
+
+/// Elements from axis `start` to the end (Caffe's `count(start)`), checked like `count`.
+pub fn count_from(shape: &[i64], start: usize) -> Result<u64, RuleError> {
+    count(&shape[start.min(shape.len())..])
+}
+
+/// Caffe's `CanonicalAxisIndex`: a negative axis counts from the end.
+pub fn canonical_axis(axis: i32, num_axes: usize) -> Result<usize, RuleError> {
+    let n = num_axes as i64;
+    let a = i64::from(axis);
+    if a < -n || a >= n {
+        return Err(RuleError::new(format!(
+            "axis {axis} out of range for a {num_axes}-axis blob"
+        )));
+    }
+    Ok(if a < 0 { (a + n) as usize } else { a as usize })
+}
+
+/// Checked u64 product of factors (MACs, FLOPs).
+pub fn mul(factors: &[u64]) -> Result<u64, RuleError> {
+    factors.iter().try_fold(1u64, |acc, &f| {
+        acc.checked_mul(f)
+            .ok_or_else(|| RuleError::new("operation count overflows 64 bits"))
+    })
+}
+
+/// Requires exactly `n` bottoms, with Caffe's wording.
+pub fn exact_bottoms(ty: &str, bottoms: &[&Shape], n: usize) -> Result<(), RuleError> {
+    if bottoms.len() != n {
+        return Err(RuleError::new(format!(
+            "{ty} Layer takes {n} bottom blob(s) as input (got {})",
+            bottoms.len()
+        )));
+    }
+    Ok(())
+}
