@@ -25,7 +25,22 @@ fn main() {
     let fds = prost_types::FileDescriptorSet::decode(bytes.as_slice()).expect("descriptor set");
 
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    prost_build::Config::new()
+    // A LayerParameter has some sixty optional sub-messages; inline they make it over 5 KiB,
+    // so a 100k-layer net would take half a gigabyte before any work. Boxed, each unset one
+    // costs a pointer.
+    let mut config = prost_build::Config::new();
+    for m in fds.file.iter().flat_map(|f| &f.message_type) {
+        if !matches!(m.name(), "LayerParameter" | "V1LayerParameter") {
+            continue;
+        }
+        for f in &m.field {
+            let singular = f.label() != prost_types::field_descriptor_proto::Label::Repeated;
+            if singular && f.r#type() == prost_types::field_descriptor_proto::Type::Message {
+                config.boxed(format!(".caffe.{}.{}", m.name(), f.name()));
+            }
+        }
+    }
+    config
         .compile_fds(fds.clone())
         .expect("prost-build failed");
     std::fs::write(out.join("descriptor.rs"), descriptor_table(&fds)).unwrap();

@@ -4,13 +4,20 @@
 //! The stages, each a module: `textformat` reads protobuf text against the schema compiled from
 //! `proto/caffe.proto`; `load` turns a file (net or solver) into Caffe's `NetParameter`;
 //! `upgrade` brings V0/V1 files to today's format; `filter` applies phase/stage/level rules;
-//! `graph` builds the layer list as Caffe does (Split layers, in-place blobs, need_backward);
-//! `layers` holds one shape rule per layer type.
+//! `graph` inserts Caffe's Split layers; `analysis` walks the net as `Net::Init` does, with one
+//! shape rule per layer type from `layers`; `report` is the JSON schema; `pipeline` runs them.
 
+pub mod analysis;
+pub mod cli;
 pub mod error;
+pub mod filter;
+pub mod graph;
 pub mod layers;
 pub mod load;
+pub mod pipeline;
+pub mod report;
 pub mod textformat;
+pub mod upgrade;
 
 /// The types generated from `proto/caffe.proto`.
 pub mod proto {

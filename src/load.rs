@@ -7,7 +7,7 @@ use prost::Message as _;
 
 use crate::error::{Error, Result};
 use crate::proto::{NetParameter, SolverParameter};
-use crate::textformat::{self, Pos, MSG_NETPARAMETER, MSG_SOLVERPARAMETER};
+use crate::textformat::{self, Pos, MSG_LABELMAP, MSG_NETPARAMETER, MSG_SOLVERPARAMETER};
 
 /// A warning tied to a place in a file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -80,7 +80,28 @@ const SOLVER_NET_FIELDS: [&str; 4] = ["net", "train_net", "net_param", "train_ne
 /// Reads a net or a solver file; a solver is followed to its training net.
 pub fn load(path: &str, opts: ReadOptions, warnings: &mut Vec<Warning>) -> Result<NetFile> {
     let (file, bytes) = read_source(path)?;
-    let parsed = parse_text(&file, &bytes, MSG_NETPARAMETER)?;
+    load_bytes(file, &bytes, opts, warnings)
+}
+
+/// Like `load`, for text already in memory; `file` names it in messages and locates the nets
+/// a solver names.
+pub fn load_bytes(
+    file: String,
+    bytes: &[u8],
+    opts: ReadOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<NetFile> {
+    let parsed = parse_text(&file, bytes, MSG_NETPARAMETER)?;
+    if !parsed.unknown_root_names.is_empty()
+        && parsed.unknown_root_names.iter().all(|n| n == "item")
+    {
+        // SSD's label maps are prototxts too, and users pass them by mistake.
+        parse_text(&file, bytes, MSG_LABELMAP)?;
+        return Err(Error::usage(format!(
+            "{file} is a label map (caffe.LabelMap, SSD's class names), not a net"
+        ))
+        .with_hint("give the net's deploy.prototxt, train_val.prototxt or solver.prototxt"));
+    }
     let is_solver = parsed
         .unknown_root_names
         .iter()
@@ -89,11 +110,10 @@ pub fn load(path: &str, opts: ReadOptions, warnings: &mut Vec<Warning>) -> Resul
         let net = decode_net(&file, parsed, opts, warnings)?;
         return Ok(net);
     }
-    let parsed = parse_text(&file, &bytes, MSG_SOLVERPARAMETER)?;
+    let parsed = parse_text(&file, bytes, MSG_SOLVERPARAMETER)?;
     report_unknown(&file, &parsed, opts, warnings)?;
     let solver =
         SolverParameter::decode(parsed.wire.as_slice()).map_err(|e| decode_error(&file, e))?;
-    drop(bytes);
     let mut net = solver_net(&file, &solver, opts, warnings)?;
     net.solver = Some(SolverFile { file, solver });
     Ok(net)

@@ -1,0 +1,451 @@
+//! The walk over the built net, as Caffe's `Net::Init` does it (src/caffe/net.cpp): blobs
+//! created and shared in place, each layer's rule applied in order, parameters attached and
+//! shared by name, and the need_backward analysis that decides which layers and blobs take
+//! part in the backward pass.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::{Error, Result};
+use crate::graph::Node;
+use crate::layers::{self, Ctx, Shape};
+use crate::load::Warning;
+use crate::proto::{param_spec::DimCheckMode, LayerParameter};
+use crate::textformat::Pos;
+
+/// One parameter blob of a layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamInfo {
+    pub shape: Shape,
+    pub count: u64,
+    pub lr_mult: f32,
+    pub decay_mult: f32,
+    /// `lr_mult != 0`: the solver updates it.
+    pub learns: bool,
+    /// The (layer, param) index of the blob this one shares by name, if it is not the owner.
+    pub owner: Option<(usize, usize)>,
+}
+
+/// One layer of the built net, with everything the report and the memory models need.
+#[derive(Debug, Clone)]
+pub struct LayerInfo {
+    pub lp: LayerParameter,
+    pub name: String,
+    pub ty: String,
+    pub bottoms: Vec<String>,
+    pub tops: Vec<String>,
+    pub bottom_ids: Vec<usize>,
+    pub top_ids: Vec<usize>,
+    /// Per top: whether it is the bottom at the same index, computed in place.
+    pub top_in_place: Vec<bool>,
+    pub inserted: bool,
+    pub pos: Pos,
+    pub output_shapes: Vec<Shape>,
+    pub params: Vec<ParamInfo>,
+    pub macs: u64,
+    pub flops: u64,
+    pub backward_macs: u64,
+    /// Caffe's layer_need_backward after its analysis (force_backward included).
+    pub need_backward: bool,
+    pub bottom_need_backward: Vec<bool>,
+    /// Per top: its loss weight (loss layers default to 1 on their first top).
+    pub loss_weights: Vec<f32>,
+    /// A rule for this type exists; otherwise the shapes were passed through.
+    pub known_type: bool,
+    pub notes: Vec<String>,
+}
+
+impl LayerInfo {
+    pub fn in_place(&self) -> bool {
+        self.top_in_place.iter().any(|&b| b)
+    }
+
+    /// Parameters this layer owns (shared ones are counted at their owner).
+    pub fn owned_params(&self) -> impl Iterator<Item = &ParamInfo> {
+        self.params.iter().filter(|p| p.owner.is_none())
+    }
+}
+
+/// One distinct blob (in-place tops are their bottom's blob).
+#[derive(Debug, Clone)]
+pub struct BlobInfo {
+    pub name: String,
+    pub shape: Shape,
+    pub count: u64,
+    pub producer: usize,
+    /// Layers that read it, in order.
+    pub consumers: Vec<usize>,
+    /// Caffe's blob_need_backward: its diff is computed in the backward pass.
+    pub need_backward: bool,
+    /// Made by a layer without bottoms: data, not computed.
+    pub is_input: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub layers: Vec<LayerInfo>,
+    pub blobs: Vec<BlobInfo>,
+    /// Blobs nobody consumed: the net's outputs, as Caffe lists them (sorted by name).
+    pub outputs: Vec<usize>,
+}
+
+/// Settings of the walk.
+pub struct WalkOptions<'a> {
+    pub ctx: Ctx<'a>,
+    /// `--batch`: replaces axis 0 of every net input.
+    pub batch: Option<i64>,
+    /// Unknown layer types are errors.
+    pub strict: bool,
+    pub force_backward: bool,
+}
+
+fn is_loss_type(ty: &str) -> bool {
+    ty.ends_with("Loss")
+}
+
+/// Layer::AllowForceBackward: true, except for the inputs a loss cannot differentiate
+/// (loss_layer.hpp: the labels, bottom 1; contrastive_loss_layer.hpp: the similarity, bottom 2;
+/// euclidean_loss_layer.hpp: both inputs are differentiable).
+fn allow_force_backward(ty: &str, bottom: usize) -> bool {
+    match ty {
+        "EuclideanLoss" => true,
+        "ContrastiveLoss" => bottom != 2,
+        t if is_loss_type(t) => bottom != 1,
+        _ => true,
+    }
+}
+
+pub fn walk(
+    file: &str,
+    nodes: Vec<Node>,
+    opts: &WalkOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<Analysis> {
+    let mut blobs: Vec<BlobInfo> = Vec::new();
+    let mut blob_index: HashMap<String, usize> = HashMap::with_capacity(nodes.len() * 2);
+    // Blobs produced and not yet consumed: Caffe's available_blobs, whose leftovers are outputs.
+    let mut available: HashSet<usize> = HashSet::new();
+    let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
+    let mut param_names: HashMap<String, (usize, usize)> = HashMap::new();
+
+    for node in nodes {
+        let Node { lp, pos, inserted } = node;
+        let li = layers.len();
+        let name = lp.name().to_string();
+        let ty = lp.r#type().to_string();
+        let err = |msg: String| Error::invalid(file, Some(pos), msg);
+
+        if !lp.propagate_down.is_empty() && lp.propagate_down.len() != lp.bottom.len() {
+            return Err(err(format!(
+                "layer '{name}': propagate_down must be given either 0 or {} times (once per bottom)",
+                lp.bottom.len()
+            )));
+        }
+        // Bottoms: every one must be available (InsertSplits already refused unknown ones).
+        let mut bottom_ids = Vec::with_capacity(lp.bottom.len());
+        let mut bottom_need_backward = Vec::with_capacity(lp.bottom.len());
+        let mut need_backward = false;
+        for (j, b) in lp.bottom.iter().enumerate() {
+            let Some(&id) = blob_index.get(b) else {
+                return Err(err(format!(
+                    "Unknown bottom blob '{b}' (layer '{name}', bottom index {j})"
+                )));
+            };
+            if !available.remove(&id) {
+                return Err(err(format!(
+                    "Unknown bottom blob '{b}' (layer '{name}', bottom index {j}): it was already consumed"
+                )));
+            }
+            blobs[id].consumers.push(li);
+            bottom_ids.push(id);
+            let nb = match lp.propagate_down.get(j) {
+                Some(&p) => p,
+                None => blobs[id].need_backward,
+            };
+            bottom_need_backward.push(nb);
+            need_backward |= blobs[id].need_backward;
+        }
+
+        // Shapes from the rule.
+        let bottom_shapes: Vec<&Shape> = bottom_ids.iter().map(|&id| &blobs[id].shape).collect();
+        let mut notes = Vec::new();
+        let (mut out, known_type) = match layers::infer(&lp, &bottom_shapes, &opts.ctx) {
+            Some(Ok(out)) => (out, true),
+            Some(Err(e)) => {
+                let mut error = err(format!("layer '{name}' ({ty}): {}", e.message));
+                if let Some(h) = e.hint {
+                    error = error.with_hint(h);
+                }
+                return Err(error);
+            }
+            None => {
+                if opts.strict {
+                    return Err(err(format!("unknown layer type '{ty}' (layer '{name}')"))
+                        .with_hint("without --strict, an unknown type passes its first bottom's shape through"));
+                }
+                let msg = format!(
+                    "unknown layer type '{ty}' (layer '{name}'): its tops take the shape of its first bottom"
+                );
+                warnings.push(Warning {
+                    file: file.to_string(),
+                    line: pos.line,
+                    col: pos.col,
+                    message: msg.clone(),
+                });
+                notes.push(msg);
+                (pass_through(&lp, &bottom_shapes, &opts.ctx, file, pos)?, false)
+            }
+        };
+        if out.tops.len() != lp.top.len() {
+            return Err(err(format!(
+                "layer '{name}' ({ty}) makes {} top(s) but {} are named",
+                out.tops.len(),
+                lp.top.len()
+            )));
+        }
+        if lp.bottom.is_empty() {
+            if let Some(n) = opts.batch {
+                for s in out.tops.iter_mut().filter(|s| !s.is_empty()) {
+                    s[0] = n;
+                }
+            }
+        }
+
+        // Tops: in place when top j is bottom j; otherwise a new blob, never one made before.
+        let mut top_ids = Vec::with_capacity(lp.top.len());
+        let mut top_in_place = Vec::with_capacity(lp.top.len());
+        for (j, t) in lp.top.iter().enumerate() {
+            let shape = out.tops[j].clone();
+            let count = layers::count(&shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
+            if lp.bottom.get(j) == Some(t) {
+                let id = bottom_ids[j];
+                blobs[id].shape = shape;
+                blobs[id].count = count;
+                top_ids.push(id);
+                top_in_place.push(true);
+                available.insert(id);
+            } else if blob_index.contains_key(t) {
+                return Err(err(format!("Top blob '{t}' produced by multiple sources.")));
+            } else {
+                let id = blobs.len();
+                blobs.push(BlobInfo {
+                    name: t.clone(),
+                    shape,
+                    count,
+                    producer: li,
+                    consumers: Vec::new(),
+                    need_backward: false,
+                    is_input: lp.bottom.is_empty(),
+                });
+                blob_index.insert(t.clone(), id);
+                top_ids.push(id);
+                top_in_place.push(false);
+                available.insert(id);
+            }
+        }
+
+        // Loss weights (Layer::SetLossWeights; LossLayer defaults the first to 1).
+        let loss_weights: Vec<f32> = if !lp.loss_weight.is_empty() {
+            if lp.loss_weight.len() != lp.top.len() {
+                return Err(err(format!(
+                    "layer '{name}': loss_weight must be unspecified or given once per top ({} tops, {} weights)",
+                    lp.top.len(),
+                    lp.loss_weight.len()
+                )));
+            }
+            lp.loss_weight.clone()
+        } else {
+            (0..lp.top.len())
+                .map(|j| if j == 0 && is_loss_type(&ty) { 1.0 } else { 0.0 })
+                .collect()
+        };
+
+        // Parameters.
+        if lp.param.len() > out.params.len() {
+            return Err(err(format!(
+                "Too many params specified for layer {name}: {} param specs, {} parameter blobs",
+                lp.param.len(),
+                out.params.len()
+            )));
+        }
+        let mut params = Vec::with_capacity(out.params.len());
+        for (k, shape) in std::mem::take(&mut out.params).into_iter().enumerate() {
+            let spec = lp.param.get(k);
+            let mut lr_mult = spec.map_or(1.0, |s| s.lr_mult());
+            let decay_mult = spec.map_or(1.0, |s| s.decay_mult());
+            if ty == "BatchNorm" {
+                // BatchNormLayer adds lr_mult 0 specs for its statistics and refuses others.
+                if lr_mult != 0.0 && spec.is_some() {
+                    return Err(err(format!(
+                        "layer '{name}': Cannot configure batch normalization statistics as layer parameters (lr_mult must be 0)"
+                    )));
+                }
+                lr_mult = 0.0;
+            }
+            let count = layers::count(&shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
+            let mut owner = None;
+            let pname = spec.map(|s| s.name()).unwrap_or("");
+            if !pname.is_empty() {
+                match param_names.get(pname) {
+                    None => {
+                        param_names.insert(pname.to_string(), (li, k));
+                    }
+                    Some(&(ol, ok)) => {
+                        let oshape = &layers[ol].params[ok].shape;
+                        let permissive = spec.is_some_and(|s| s.share_mode() == DimCheckMode::Permissive);
+                        let mismatch = if permissive {
+                            layers[ol].params[ok].count != count
+                        } else {
+                            oshape != &shape
+                        };
+                        if mismatch {
+                            return Err(err(format!(
+                                "Cannot share param '{pname}' owned by layer '{}' with layer '{name}'; {} mismatch: owner has shape {oshape:?}, this layer expects {shape:?}",
+                                layers[ol].name,
+                                if permissive { "count" } else { "shape" }
+                            )));
+                        }
+                        owner = Some((ol, ok));
+                    }
+                }
+            }
+            need_backward |= lr_mult != 0.0;
+            params.push(ParamInfo {
+                shape,
+                count,
+                lr_mult,
+                decay_mult,
+                learns: lr_mult != 0.0,
+                owner,
+            });
+        }
+        if need_backward {
+            for &id in &top_ids {
+                blobs[id].need_backward = true;
+            }
+        }
+        layers.push(LayerInfo {
+            name,
+            ty,
+            bottoms: lp.bottom.clone(),
+            tops: lp.top.clone(),
+            bottom_ids,
+            top_ids,
+            top_in_place,
+            inserted,
+            pos,
+            output_shapes: out.tops,
+            params,
+            macs: out.macs,
+            flops: out.flops,
+            backward_macs: 0,
+            need_backward,
+            bottom_need_backward,
+            loss_weights,
+            known_type,
+            notes,
+            lp,
+        });
+    }
+
+    backward_analysis(&mut layers, &mut blobs, opts.force_backward);
+    let mut outputs: Vec<usize> = available.into_iter().collect();
+    outputs.sort_by(|&a, &b| blobs[a].name.cmp(&blobs[b].name));
+    Ok(Analysis {
+        layers,
+        blobs,
+        outputs,
+    })
+}
+
+/// An unknown type: each top takes a shape given with `--input`, else the first bottom's.
+fn pass_through(
+    lp: &LayerParameter,
+    bottoms: &[&Shape],
+    ctx: &Ctx,
+    file: &str,
+    pos: Pos,
+) -> Result<layers::Out> {
+    let mut tops = Vec::with_capacity(lp.top.len());
+    for t in &lp.top {
+        if let Some(s) = ctx.given(t) {
+            tops.push(s.clone());
+        } else if let Some(first) = bottoms.first() {
+            tops.push((*first).clone());
+        } else {
+            return Err(Error::invalid(
+                file,
+                Some(pos),
+                format!(
+                    "the shape of blob '{t}' cannot be known: layer '{}' has unknown type '{}' and no bottoms",
+                    lp.name(),
+                    lp.r#type()
+                ),
+            )
+            .with_hint(format!("use --input {t}=N,C,H,W")));
+        }
+    }
+    Ok(layers::Out {
+        tops,
+        ..Default::default()
+    })
+}
+
+/// The second half of Net::Init: walking back from the losses, a layer runs backward only if
+/// it contributes to a loss and some top's gradient is wanted; then force_backward; then the
+/// backward MACs that follow (SPEC §2: the weight gradient and the bottom gradient each cost
+/// the forward MACs again).
+fn backward_analysis(layers: &mut [LayerInfo], blobs: &mut [BlobInfo], force_backward: bool) {
+    let mut under_loss = vec![false; blobs.len()];
+    let mut skip_backp = vec![false; blobs.len()];
+    for l in layers.iter_mut().rev() {
+        let mut contributes = false;
+        let mut skip = true;
+        for (j, &id) in l.top_ids.iter().enumerate() {
+            if l.loss_weights.get(j).is_some_and(|&w| w != 0.0) || under_loss[id] {
+                contributes = true;
+            }
+            if !skip_backp[id] {
+                skip = false;
+            }
+            if contributes && !skip {
+                break;
+            }
+        }
+        if l.need_backward && skip {
+            l.need_backward = false;
+            l.bottom_need_backward.iter_mut().for_each(|b| *b = false);
+        }
+        if !contributes {
+            l.need_backward = false;
+        }
+        for (j, &id) in l.bottom_ids.iter().enumerate() {
+            if contributes {
+                under_loss[id] = true;
+            } else {
+                l.bottom_need_backward[j] = false;
+            }
+            if !l.bottom_need_backward[j] {
+                skip_backp[id] = true;
+            }
+        }
+    }
+    if force_backward {
+        for l in layers.iter_mut() {
+            l.need_backward = true;
+            for (j, &id) in l.bottom_ids.iter().enumerate() {
+                let allow = allow_force_backward(&l.ty, j);
+                l.bottom_need_backward[j] |= allow;
+                blobs[id].need_backward |= l.bottom_need_backward[j];
+            }
+        }
+    }
+    for l in layers.iter_mut() {
+        if !l.need_backward || l.macs == 0 {
+            continue;
+        }
+        let weights = l.params.iter().any(|p| p.learns) || force_backward && !l.params.is_empty();
+        let data = l.bottom_need_backward.iter().any(|&b| b);
+        let times = u64::from(weights) + u64::from(data);
+        l.backward_macs = l.macs.saturating_mul(times);
+    }
+}

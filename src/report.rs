@@ -1,0 +1,190 @@
+//! The report: serde structs that are the JSON schema (SPEC §5). Output formats read it and
+//! never recompute anything.
+
+use serde::Serialize;
+
+use crate::analysis::Analysis;
+use crate::filter::State;
+use crate::layers::Shape;
+use crate::load::Warning;
+use crate::upgrade::Format;
+
+/// Bumped when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub net: NetInfo,
+    pub settings: Settings,
+    pub inputs: Vec<Input>,
+    pub layers: Vec<Layer>,
+    pub blobs: Vec<Blob>,
+    pub totals: Totals,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NetInfo {
+    pub name: String,
+    pub file: String,
+    /// The solver file the net was reached through, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solver: Option<String>,
+    pub format: Format,
+    #[serde(flatten)]
+    pub state: State,
+}
+
+/// The settings the figures were computed with.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    /// The batch of the net's inputs (axis 0 of the first input), after `--batch`.
+    pub batch: Option<i64>,
+    /// Bytes per activation element in `activation_bytes` and blob `bytes`.
+    pub activation_elem_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    pub name: String,
+    pub shape: Shape,
+    /// The layer that makes it (Input, Data, DummyData, ...).
+    pub layer: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Param {
+    pub shape: Shape,
+    pub count: u64,
+    pub lr_mult: f32,
+    pub decay_mult: f32,
+    pub learns: bool,
+    /// Set when the blob is shared by name with an earlier layer's (counted there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub bottoms: Vec<String>,
+    pub tops: Vec<String>,
+    pub in_place: bool,
+    pub inserted: bool,
+    pub line: u32,
+    pub output_shapes: Vec<Shape>,
+    pub params: Vec<Param>,
+    /// Elements of the parameter blobs this layer owns.
+    pub param_count: u64,
+    pub macs: u64,
+    pub flops: u64,
+    pub backward_macs: u64,
+    pub need_backward: bool,
+    /// Bytes of the tops this layer creates (in-place tops: 0), at the report's dtype.
+    pub activation_bytes: u64,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Blob {
+    pub name: String,
+    pub shape: Shape,
+    pub bytes: u64,
+    pub producer: String,
+    pub consumers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub params: u64,
+    pub learnable_params: u64,
+    pub macs: u64,
+    pub flops: u64,
+    pub backward_macs: u64,
+    pub activation_bytes: u64,
+}
+
+/// Builds the per-layer, per-blob and total parts of the report from the walk.
+pub fn describe(a: &Analysis, activation_elem_bytes: u64) -> (Vec<Input>, Vec<Layer>, Vec<Blob>, Totals) {
+    let mut totals = Totals::default();
+    let mut layers = Vec::with_capacity(a.layers.len());
+    for l in &a.layers {
+        let params: Vec<Param> = l
+            .params
+            .iter()
+            .map(|p| Param {
+                shape: p.shape.clone(),
+                count: p.count,
+                lr_mult: p.lr_mult,
+                decay_mult: p.decay_mult,
+                learns: p.learns,
+                shared_from: p.owner.map(|(ol, _)| a.layers[ol].name.clone()),
+            })
+            .collect();
+        let param_count: u64 = l.owned_params().map(|p| p.count).sum();
+        let learnable: u64 = l.owned_params().filter(|p| p.learns).map(|p| p.count).sum();
+        let activation_bytes: u64 = l
+            .top_ids
+            .iter()
+            .zip(&l.top_in_place)
+            .filter(|(_, &in_place)| !in_place)
+            .map(|(&id, _)| a.blobs[id].count.saturating_mul(activation_elem_bytes))
+            .sum();
+        totals.params += param_count;
+        totals.learnable_params += learnable;
+        totals.macs = totals.macs.saturating_add(l.macs);
+        totals.flops = totals.flops.saturating_add(l.flops);
+        totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
+        totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
+        layers.push(Layer {
+            name: l.name.clone(),
+            ty: l.ty.clone(),
+            bottoms: l.bottoms.clone(),
+            tops: l.tops.clone(),
+            in_place: l.in_place(),
+            inserted: l.inserted,
+            line: l.pos.line,
+            output_shapes: l.output_shapes.clone(),
+            params,
+            param_count,
+            macs: l.macs,
+            flops: l.flops,
+            backward_macs: l.backward_macs,
+            need_backward: l.need_backward,
+            activation_bytes,
+            notes: l.notes.clone(),
+        });
+    }
+    let blobs = a
+        .blobs
+        .iter()
+        .map(|b| Blob {
+            name: b.name.clone(),
+            shape: b.shape.clone(),
+            bytes: b.count.saturating_mul(activation_elem_bytes),
+            producer: a.layers[b.producer].name.clone(),
+            consumers: b.consumers.iter().map(|&c| a.layers[c].name.clone()).collect(),
+        })
+        .collect();
+    let inputs = a
+        .blobs
+        .iter()
+        .filter(|b| b.is_input)
+        .map(|b| Input {
+            name: b.name.clone(),
+            shape: b.shape.clone(),
+            layer: a.layers[b.producer].name.clone(),
+        })
+        .collect();
+    (inputs, layers, blobs, totals)
+}
