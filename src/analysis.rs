@@ -128,7 +128,17 @@ pub fn walk(
     let mut param_names: HashMap<String, (usize, usize)> = HashMap::new();
 
     for node in nodes {
-        let Node { lp, pos, inserted } = node;
+        let Node {
+            mut lp,
+            pos,
+            inserted,
+        } = node;
+        // LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and
+        // never a net output (net.cpp appends it without registering its name).
+        let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
+        if auto_top {
+            lp.top.push("(automatic)".to_string());
+        }
         let li = layers.len();
         let name = lp.name().to_string();
         let ty = lp.r#type().to_string();
@@ -180,7 +190,9 @@ pub fn walk(
             None => {
                 if opts.strict {
                     return Err(err(format!("unknown layer type '{ty}' (layer '{name}')"))
-                        .with_hint("without --strict, an unknown type passes its first bottom's shape through"));
+                        .with_hint(
+                        "without --strict, an unknown type passes its first bottom's shape through",
+                    ));
                 }
                 let msg = format!(
                     "unknown layer type '{ty}' (layer '{name}'): its tops take the shape of its first bottom"
@@ -192,7 +204,10 @@ pub fn walk(
                     message: msg.clone(),
                 });
                 notes.push(msg);
-                (pass_through(&lp, &bottom_shapes, &opts.ctx, file, pos)?, false)
+                (
+                    pass_through(&lp, &bottom_shapes, &opts.ctx, file, pos)?,
+                    false,
+                )
             }
         };
         if out.tops.len() != lp.top.len() {
@@ -215,7 +230,8 @@ pub fn walk(
         let mut top_in_place = Vec::with_capacity(lp.top.len());
         for (j, t) in lp.top.iter().enumerate() {
             let shape = out.tops[j].clone();
-            let count = layers::count(&shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
+            let count =
+                layers::count(&shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
             if lp.bottom.get(j) == Some(t) {
                 let id = bottom_ids[j];
                 blobs[id].shape = shape;
@@ -223,7 +239,7 @@ pub fn walk(
                 top_ids.push(id);
                 top_in_place.push(true);
                 available.insert(id);
-            } else if blob_index.contains_key(t) {
+            } else if blob_index.contains_key(t) && !auto_top {
                 return Err(err(format!("Top blob '{t}' produced by multiple sources.")));
             } else {
                 let id = blobs.len();
@@ -236,10 +252,12 @@ pub fn walk(
                     need_backward: false,
                     is_input: lp.bottom.is_empty(),
                 });
-                blob_index.insert(t.clone(), id);
                 top_ids.push(id);
                 top_in_place.push(false);
-                available.insert(id);
+                if !auto_top {
+                    blob_index.insert(t.clone(), id);
+                    available.insert(id);
+                }
             }
         }
 
@@ -255,7 +273,13 @@ pub fn walk(
             lp.loss_weight.clone()
         } else {
             (0..lp.top.len())
-                .map(|j| if j == 0 && is_loss_type(&ty) { 1.0 } else { 0.0 })
+                .map(|j| {
+                    if j == 0 && is_loss_type(&ty) {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
                 .collect()
         };
 
@@ -281,7 +305,8 @@ pub fn walk(
                 }
                 lr_mult = 0.0;
             }
-            let count = layers::count(&shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
+            let count =
+                layers::count(&shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
             let mut owner = None;
             let pname = spec.map(|s| s.name()).unwrap_or("");
             if !pname.is_empty() {
@@ -291,7 +316,8 @@ pub fn walk(
                     }
                     Some(&(ol, ok)) => {
                         let oshape = &layers[ol].params[ok].shape;
-                        let permissive = spec.is_some_and(|s| s.share_mode() == DimCheckMode::Permissive);
+                        let permissive =
+                            spec.is_some_and(|s| s.share_mode() == DimCheckMode::Permissive);
                         let mismatch = if permissive {
                             layers[ol].params[ok].count != count
                         } else {

@@ -1,0 +1,176 @@
+//! Old net formats brought to today's, as Caffe's UpgradeNetAsNeeded
+//! (src/caffe/util/upgrade_proto.cpp) does it and in its order: V0 layers to V1, the data layers'
+//! old transformation fields, V1 layers to V2, net-level inputs to an Input layer, and the old
+//! BatchNorm param specs. Where Caffe stops (LOG(FATAL), CHECK) or would read past the end of a
+//! list, the net is refused; where Caffe only logs an error and goes on, so do we.
+
+mod v0;
+mod v1;
+
+use crate::error::{Error, Result};
+use crate::proto::{BlobShape, InputParameter, LayerParameter, NetParameter};
+use crate::textformat::Pos;
+
+/// The format a net file was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Format {
+    /// `layers { layer { type: "conv" } }` (Caffe before V1).
+    V0,
+    /// `layers { type: CONVOLUTION }`.
+    V1,
+    /// `layer { type: "Convolution" }`, today's.
+    V2,
+}
+
+// NetParameter's field numbers, to find where things are in `root_fields`.
+const FIELD_LAYERS: u32 = 2;
+const FIELD_INPUT: u32 = 3;
+const FIELD_INPUT_DIM: u32 = 4;
+const FIELD_INPUT_SHAPE: u32 = 8;
+const FIELD_LAYER: u32 = 100;
+
+/// Brings `net` to today's format in place: afterwards `net.layer` holds every layer and
+/// `net.layers`, `net.input`, `net.input_dim`, `net.input_shape` are empty. Returns the format that
+/// was read and one position per entry of `net.layer`: where that layer starts in the file (for a V0
+/// layer the outer `layers {`; for the Input layer made from net-level inputs, the first `input` field).
+/// When `root_fields` is empty (an inline net inside a solver) positions are Pos::default().
+pub fn upgrade(
+    file: &str,
+    net: &mut NetParameter,
+    root_fields: &[(u32, Pos)],
+) -> Result<(Format, Vec<Pos>)> {
+    let format = if v0::is_v0(net) {
+        Format::V0
+    } else if !net.layers.is_empty() {
+        Format::V1
+    } else {
+        Format::V2
+    };
+    let mut starts = match format {
+        Format::V2 => starts_of(root_fields, FIELD_LAYER, net.layer.len()),
+        Format::V0 | Format::V1 => starts_of(root_fields, FIELD_LAYERS, net.layers.len()),
+    };
+    if format == Format::V0 {
+        v0::upgrade(file, net, &mut starts)?;
+    }
+    v1::upgrade_data_transformation(net);
+    if !net.layers.is_empty() {
+        if !net.layer.is_empty() {
+            return Err(Error::invalid(
+                file,
+                first(root_fields, FIELD_LAYER),
+                "the net has both 'layer' entries (today's format) and V1 'layers' entries; \
+                 Caffe refuses to upgrade such a mix",
+            )
+            .with_hint("write every layer as layer { type: \"Convolution\" ... }"));
+        }
+        v1::upgrade(file, net, &starts)?;
+    }
+    upgrade_input(file, net, root_fields, &mut starts)?;
+    upgrade_batch_norm(net);
+    Ok((format, starts))
+}
+
+/// The positions of the root fields numbered `number`, which must be `count` (one per layer);
+/// without positions (an inline net), `count` defaults.
+fn starts_of(root_fields: &[(u32, Pos)], number: u32, count: usize) -> Vec<Pos> {
+    let starts: Vec<Pos> = root_fields
+        .iter()
+        .filter(|(n, _)| *n == number)
+        .map(|&(_, p)| p)
+        .collect();
+    if starts.len() == count {
+        starts
+    } else {
+        vec![Pos::default(); count]
+    }
+}
+
+fn first(root_fields: &[(u32, Pos)], number: u32) -> Option<Pos> {
+    root_fields
+        .iter()
+        .find(|(n, _)| *n == number)
+        .map(|&(_, p)| p)
+}
+
+/// A position for an error message: none when the net came without positions.
+fn located(pos: Pos) -> Option<Pos> {
+    (pos != Pos::default()).then_some(pos)
+}
+
+/// Net-level `input` with `input_shape` (or the older four `input_dim` values per input) become
+/// one Input layer named "input", placed first so every layer can read its tops.
+fn upgrade_input(
+    file: &str,
+    net: &mut NetParameter,
+    root_fields: &[(u32, Pos)],
+    starts: &mut Vec<Pos>,
+) -> Result<()> {
+    let inputs = std::mem::take(&mut net.input);
+    let shapes = std::mem::take(&mut net.input_shape);
+    let dims = std::mem::take(&mut net.input_dim);
+    // An input without any shape is a leftover of an old caffemodel: Caffe just drops it. Shapes
+    // without inputs are never read.
+    if inputs.is_empty() || (shapes.is_empty() && dims.is_empty()) {
+        return Ok(());
+    }
+    let n = inputs.len();
+    // With both, Caffe takes input_shape. Entries beyond the inputs are ignored, as in Caffe;
+    // too few would make Caffe read past the end of the list.
+    let shape: Vec<BlobShape> = if !shapes.is_empty() {
+        if shapes.len() < n {
+            return Err(Error::invalid(
+                file,
+                first(root_fields, FIELD_INPUT_SHAPE),
+                format!(
+                    "{n} net inputs but {} input_shape entries: exactly one input_shape must be \
+                     given per input",
+                    shapes.len()
+                ),
+            ));
+        }
+        shapes.into_iter().take(n).collect()
+    } else {
+        if dims.len() < 4 * n {
+            return Err(Error::invalid(
+                file,
+                first(root_fields, FIELD_INPUT_DIM),
+                format!(
+                    "incorrect input blob dimensions: {n} net inputs need 4 input_dim values \
+                     each ({}), the net gives {}",
+                    4 * n,
+                    dims.len()
+                ),
+            ));
+        }
+        dims.chunks(4)
+            .take(n)
+            .map(|d| BlobShape {
+                dim: d.iter().map(|&x| i64::from(x)).collect(),
+            })
+            .collect()
+    };
+    let input = LayerParameter {
+        name: Some("input".to_string()),
+        r#type: Some("Input".to_string()),
+        top: inputs,
+        input_param: Some(Box::new(InputParameter { shape })),
+        ..Default::default()
+    };
+    net.layer.insert(0, input);
+    starts.insert(0, first(root_fields, FIELD_INPUT).unwrap_or_default());
+    Ok(())
+}
+
+/// BatchNorm once declared its three statistics blobs as params; they never learn, so Caffe sets
+/// their lr_mult and decay_mult to 0 (keeping names and share modes).
+fn upgrade_batch_norm(net: &mut NetParameter) {
+    for l in &mut net.layer {
+        if l.r#type() == "BatchNorm" && l.param.len() == 3 {
+            for p in &mut l.param {
+                p.lr_mult = Some(0.0);
+                p.decay_mult = Some(0.0);
+            }
+        }
+    }
+}
