@@ -100,7 +100,9 @@ pub fn count(shape: &[i64]) -> Result<u64, RuleError> {
     let mut n: u64 = 1;
     for &d in shape {
         if d < 0 {
-            return Err(RuleError::new(format!("negative dimension {d} in shape {shape:?}")));
+            return Err(RuleError::new(format!(
+                "negative dimension {d} in shape {shape:?}"
+            )));
         }
         n = n
             .checked_mul(d as u64)
