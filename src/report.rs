@@ -115,7 +115,10 @@ pub struct Totals {
 }
 
 /// Builds the per-layer, per-blob and total parts of the report from the walk.
-pub fn describe(a: &Analysis, activation_elem_bytes: u64) -> (Vec<Input>, Vec<Layer>, Vec<Blob>, Totals) {
+pub fn describe(
+    a: &Analysis,
+    activation_elem_bytes: u64,
+) -> (Vec<Input>, Vec<Layer>, Vec<Blob>, Totals) {
     let mut totals = Totals::default();
     let mut layers = Vec::with_capacity(a.layers.len());
     for l in &a.layers {
@@ -133,13 +136,18 @@ pub fn describe(a: &Analysis, activation_elem_bytes: u64) -> (Vec<Input>, Vec<La
             .collect();
         let param_count: u64 = l.owned_params().map(|p| p.count).sum();
         let learnable: u64 = l.owned_params().filter(|p| p.learns).map(|p| p.count).sum();
-        let activation_bytes: u64 = l
-            .top_ids
-            .iter()
-            .zip(&l.top_in_place)
-            .filter(|(_, &in_place)| !in_place)
-            .map(|(&id, _)| a.blobs[id].count.saturating_mul(activation_elem_bytes))
-            .sum();
+        // A Split's tops share their bottom's data (split_layer.cpp: ShareData), like in-place
+        // tops: the layer creates no new activation.
+        let activation_bytes: u64 = if l.ty == "Split" {
+            0
+        } else {
+            l.top_ids
+                .iter()
+                .zip(&l.top_in_place)
+                .filter(|(_, &in_place)| !in_place)
+                .map(|(&id, _)| a.blobs[id].count.saturating_mul(activation_elem_bytes))
+                .sum()
+        };
         totals.params += param_count;
         totals.learnable_params += learnable;
         totals.macs = totals.macs.saturating_add(l.macs);
@@ -173,7 +181,11 @@ pub fn describe(a: &Analysis, activation_elem_bytes: u64) -> (Vec<Input>, Vec<La
             shape: b.shape.clone(),
             bytes: b.count.saturating_mul(activation_elem_bytes),
             producer: a.layers[b.producer].name.clone(),
-            consumers: b.consumers.iter().map(|&c| a.layers[c].name.clone()).collect(),
+            consumers: b
+                .consumers
+                .iter()
+                .map(|&c| a.layers[c].name.clone())
+                .collect(),
         })
         .collect();
     let inputs = a
