@@ -217,7 +217,8 @@ pub fn walk(
                 lp.top.len()
             )));
         }
-        if lp.bottom.is_empty() {
+        // A Parameter layer's top is a learned blob, not data: the batch does not size it.
+        if lp.bottom.is_empty() && ty != "Parameter" {
             if let Some(n) = opts.batch {
                 for s in out.tops.iter_mut().filter(|s| !s.is_empty()) {
                     s[0] = n;

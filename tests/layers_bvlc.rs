@@ -1406,3 +1406,71 @@ fn no_rule_panics_on_odd_shapes() {
         }
     }
 }
+
+// ---------------------------------------------------------------- Caffe's own unit tests
+
+/// Setups from BVLC Caffe's src/caffe/test/test_*_layer.cpp, with the shapes they expect.
+#[test]
+fn agrees_with_caffes_own_setup_tests() {
+    // test_spp_layer TestSetup / TestEqualOutputDims / TestEqualOutputDims2: C * (1 + 4 + 16
+    // (+ 64 + 256)) per item; a 2-D top reads as height = width = 1 there.
+    let spp =
+        |h: u32| format!("type: 'SPP' bottom: 'x' top: 'y' spp_param {{ pyramid_height: {h} }}");
+    assert_eq!(ok(&spp(3), &[&[2, 3, 9, 8]]).tops, shapes(&[&[2, 63]]));
+    assert_eq!(
+        ok(&spp(5), &[&[4, 3, 1024, 765]]).tops,
+        shapes(&[&[4, 1023]])
+    );
+    assert_eq!(ok(&spp(3), &[&[10, 3, 7, 7]]).tops, shapes(&[&[10, 63]]));
+    // test_pooling_layer TestSetupPadded: [2, 3, 6, 5], k 3, s 2, pad 1, AVE -> 4 x 3.
+    let out = ok(
+        "type: 'Pooling' bottom: 'x' top: 'y' \
+         pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 }",
+        &[&[2, 3, 6, 5]],
+    );
+    assert_eq!(out.tops, shapes(&[&[2, 3, 4, 3]]));
+    // TestMax with pad 2 on 3x3 (k 3, s 2): ceil((3 + 4 - 3) / 2) + 1 = 3, kept (4 < 5).
+    let out = ok(
+        "type: 'Pooling' bottom: 'x' top: 'y' pooling_param { kernel_size: 3 stride: 2 pad: 2 }",
+        &[&[1, 1, 3, 3]],
+    );
+    assert_eq!(out.tops, shapes(&[&[1, 1, 3, 3]]));
+    // test_im2col_layer TestSetup: [2, 3, 10, 11], k 3, s 2, dilation 3 -> [2, 27, 2, 3].
+    let out = ok(
+        "type: 'Im2col' bottom: 'x' top: 'y' \
+         convolution_param { kernel_size: 3 stride: 2 dilation: 3 }",
+        &[&[2, 3, 10, 11]],
+    );
+    assert_eq!(out.tops, shapes(&[&[2, 27, 2, 3]]));
+    // test_deconvolution_layer TestSetup: [2, 3, 6, 4], k 3, s 2 -> 13 x 9, with group 3 too.
+    for p in ["num_output: 4", "num_output: 3 group: 3"] {
+        let out = ok(
+            &format!(
+                "type: 'Deconvolution' bottom: 'a' bottom: 'b' top: 'x' top: 'y' \
+                 convolution_param {{ kernel_size: 3 stride: 2 {p} }}"
+            ),
+            &[&[2, 3, 6, 4], &[2, 3, 6, 4]],
+        );
+        let c = if p.contains("group") { 3 } else { 4 };
+        assert_eq!(out.tops, shapes(&[&[2, c, 13, 9], &[2, c, 13, 9]]));
+    }
+    // test_argmax_layer TestSetupAxisNegativeIndexing: axis -2 of [10, 10, 20, 20] -> top_k.
+    let out = ok(
+        "type: 'ArgMax' bottom: 'x' top: 'y' argmax_param { axis: -2 }",
+        &[&[10, 10, 20, 20]],
+    );
+    assert_eq!(out.tops, shapes(&[&[10, 10, 1, 20]]));
+    // test_crop_layer TestSetupShapeNegativeIndexing: axis -1 crops only the width.
+    let out = ok(
+        "type: 'Crop' bottom: 'a' bottom: 'b' top: 'c' crop_param { axis: -1 }",
+        &[&[2, 4, 5, 4], &[2, 3, 4, 2]],
+    );
+    assert_eq!(out.tops, shapes(&[&[2, 4, 5, 2]]));
+    // test_reshape_layer TestFlattenOutputSizes: [2, 3, 6, 5] to [0, -1, 1, 1].
+    let out = ok(
+        "type: 'Reshape' bottom: 'x' top: 'y' \
+         reshape_param { shape { dim: 0 dim: -1 dim: 1 dim: 1 } }",
+        &[&[2, 3, 6, 5]],
+    );
+    assert_eq!(out.tops, shapes(&[&[2, 90, 1, 1]]));
+}

@@ -153,17 +153,17 @@ pub(super) fn image_data(l: &Layer) -> RuleResult {
         Some(s) => s,
         None => {
             let channels = if p.is_color() { 3 } else { 1 };
-            let (h, w) = match (crop, nh) {
-                (c, _) if c > 0 => (c, c),
-                (_, h) if h > 0 => (nh, nw),
-                _ => {
-                    return Err(unknown(
-                        l.top_name(0),
-                        "an ImageData layer without crop_size or new_height/new_width takes \
-                         its height and width from the first image",
-                        &format!("N={n}, C={channels}"),
-                    ))
-                }
+            let (h, w) = if crop > 0 {
+                (crop, crop)
+            } else if nh > 0 {
+                (nh, nw)
+            } else {
+                return Err(unknown(
+                    l.top_name(0),
+                    "an ImageData layer without crop_size or new_height/new_width takes \
+                     its height and width from the first image",
+                    &format!("N={n}, C={channels}"),
+                ));
             };
             blob(vec![n, channels, h, w])?
         }
