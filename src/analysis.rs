@@ -98,16 +98,23 @@ pub struct WalkOptions<'a> {
     pub force_backward: bool,
 }
 
+/// Layers derived from LossLayer: they get an automatic top when none is named.
 fn is_loss_type(ty: &str) -> bool {
     ty.ends_with("Loss")
 }
 
+/// Whether the first top weighs 1 in the loss by default: LossLayer::LayerSetUp adds that
+/// weight, and caffe-fast-rcnn's SmoothL1Loss (fast_rcnn_layers.hpp) skips that setup.
+fn default_loss_weight(ty: &str) -> bool {
+    is_loss_type(ty) && ty != "SmoothL1Loss"
+}
+
 /// Layer::AllowForceBackward: true, except for the inputs a loss cannot differentiate
 /// (loss_layer.hpp: the labels, bottom 1; contrastive_loss_layer.hpp: the similarity, bottom 2;
-/// euclidean_loss_layer.hpp: both inputs are differentiable).
+/// euclidean_loss_layer.hpp and caffe-fast-rcnn's SmoothL1Loss: every input).
 fn allow_force_backward(ty: &str, bottom: usize) -> bool {
     match ty {
-        "EuclideanLoss" => true,
+        "EuclideanLoss" | "SmoothL1Loss" => true,
         "ContrastiveLoss" => bottom != 2,
         t if is_loss_type(t) => bottom != 1,
         _ => true,
@@ -138,6 +145,11 @@ pub fn walk(
         let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
         if auto_top {
             lp.top.push("(automatic)".to_string());
+        }
+        // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients
+        // reach the location and confidence predictions, never the priors or the labels.
+        if lp.r#type() == "MultiBoxLoss" && lp.propagate_down.is_empty() && lp.bottom.len() == 4 {
+            lp.propagate_down = vec![true, true, false, false];
         }
         let li = layers.len();
         let name = lp.name().to_string();
@@ -218,9 +230,16 @@ pub fn walk(
             )));
         }
         // A Parameter layer's top is a learned blob, not data: the batch does not size it.
+        // SSD's AnnotatedData label is one [1,1,1,8] plane whatever the batch: only its data
+        // top is batched.
         if lp.bottom.is_empty() && ty != "Parameter" {
             if let Some(n) = opts.batch {
-                for s in out.tops.iter_mut().filter(|s| !s.is_empty()) {
+                let batched = if ty == "AnnotatedData" {
+                    1
+                } else {
+                    out.tops.len()
+                };
+                for s in out.tops.iter_mut().take(batched).filter(|s| !s.is_empty()) {
                     s[0] = n;
                 }
             }
@@ -275,7 +294,7 @@ pub fn walk(
         } else {
             (0..lp.top.len())
                 .map(|j| {
-                    if j == 0 && is_loss_type(&ty) {
+                    if j == 0 && default_loss_weight(&ty) {
                         1.0
                     } else {
                         0.0
@@ -292,11 +311,19 @@ pub fn walk(
                 out.params.len()
             )));
         }
-        let mut params = Vec::with_capacity(out.params.len());
+        let out_param_count = out.params.len();
+        let mut params = Vec::with_capacity(out_param_count);
         for (k, shape) in std::mem::take(&mut out.params).into_iter().enumerate() {
             let spec = lp.param.get(k);
             let mut lr_mult = spec.map_or(1.0, |s| s.lr_mult());
-            let decay_mult = spec.map_or(1.0, |s| s.decay_mult());
+            let mut decay_mult = spec.map_or(1.0, |s| s.decay_mult());
+            // PSPNet's BN (4 blobs, bn_layer.cpp) keeps its running statistics, and with
+            // `frozen` its scale and shift too, out of the solver's reach.
+            let bn_frozen = lp.bn_param.as_ref().is_some_and(|b| b.frozen());
+            if ty == "BN" && out_param_count == 4 && (k >= 2 || bn_frozen) {
+                lr_mult = 0.0;
+                decay_mult = 0.0;
+            }
             if ty == "BatchNorm" {
                 // BatchNormLayer adds lr_mult 0 specs for its statistics and refuses others.
                 if lr_mult != 0.0 && spec.is_some() {

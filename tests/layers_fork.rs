@@ -291,21 +291,23 @@ fn smooth_l1_loss_bottoms_and_flops() {
 }
 
 #[test]
-fn python_and_proposal_tops_come_from_input() {
-    let text = r#"layer { name: "proposal" type: "Python" bottom: "cls" bottom: "bbox"
-                  bottom: "im_info" top: "rois"
-                  python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" } }"#;
+fn proposal_tops_come_from_input() {
+    // inisis/caffe@09f69efe's C++ Proposal: NMS decides how many regions survive.
+    let text = r#"layer { name: "proposal" type: "Proposal" bottom: "cls" bottom: "bbox"
+                  bottom: "im_info" top: "rois" top: "scores" }"#;
     let bottoms = [vec![1, 18, 38, 50], vec![1, 36, 38, 50], vec![1, 3]];
     let e = run(text, &bottoms).unwrap_err();
     assert!(e.message.contains("'rois'"), "{}", e.message);
-    assert!(e.hint.unwrap().contains("--input rois=R,5"));
-    let out = run_given(text, &bottoms, &[("rois", vec![300, 5])]).unwrap();
-    assert_eq!(out.tops, vec![vec![300, 5]]);
-    // A Python data layer: the generic hint.
-    let data = r#"layer { name: "input-data" type: "Python" top: "data"
-                  python_param { module: "roi_data_layer.layer" layer: "RoIDataLayer" } }"#;
-    let e = run(data, &[]).unwrap_err();
-    assert!(e.hint.unwrap().contains("--input data=N,C,H,W"));
+    assert_eq!(e.hint.as_deref(), Some("use --input rois=R,5"));
+    let e = run_given(text, &bottoms, &[("rois", vec![300, 5])]).unwrap_err();
+    assert_eq!(e.hint.as_deref(), Some("use --input scores=R"));
+    let out = run_given(
+        text,
+        &bottoms,
+        &[("rois", vec![300, 5]), ("scores", vec![300])],
+    )
+    .unwrap();
+    assert_eq!(out.tops, vec![vec![300, 5], vec![300]]);
 }
 
 // ---- PSPNet, SegNet, DeepLab ----

@@ -2,7 +2,7 @@
 //! introduced it (cited on every rule as `owner/repo@commit path`). Where two forks use the same
 //! type name with different code (`BN`, `Upsample`, `Interp`), the rule says how it picks one.
 //!
-//! Families: `ssd` (weiliu89/caffe), `rcnn` (Faster R-CNN, R-FCN and Python layers), `seg`
+//! Families: `ssd` (weiliu89/caffe), `rcnn` (Faster R-CNN, R-FCN, the C++ Proposal), `seg`
 //! (PSPNet, SegNet, DeepLab), `mobile` (depthwise convolutions, ShuffleNet), `neuron`
 //! (element-wise fork layers: ReLU6, Mish, SeLu, SeLuDropout, SENet's Axpy) and `yolo`
 //! (darknet2caffe's Upsample).
@@ -28,11 +28,11 @@ pub fn infer(ty: &str, lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> Op
         "MultiBoxLoss" => ssd::multibox_loss(lp, bottoms),
         "DetectionEvaluate" => ssd::detection_evaluate(lp, bottoms),
         "AnnotatedData" => ssd::annotated_data(lp, bottoms, ctx),
-        // Faster R-CNN, R-FCN, and the layers whose shapes only the user can give
+        // Faster R-CNN, R-FCN
         "ROIPooling" => rcnn::roi_pooling(lp, bottoms),
         "SmoothL1Loss" => rcnn::smooth_l1_loss(lp, bottoms),
         "PSROIPooling" => rcnn::psroi_pooling(lp, bottoms),
-        "Python" | "Proposal" => rcnn::given_tops(ty, lp, ctx),
+        "Proposal" => rcnn::proposal(lp, ctx),
         // PSPNet, SegNet, DeepLab
         "BN" => seg::bn(lp, bottoms),
         "Interp" => seg::interp(lp, bottoms),
@@ -139,6 +139,15 @@ fn top_range(ty: &str, lp: &LayerParameter, min: usize, max: usize) -> Result<()
 fn loss_tops(ty: &str, lp: &LayerParameter) -> Result<Vec<Shape>, RuleError> {
     top_range(ty, lp, 0, 1)?;
     Ok(vec![Vec::new(); lp.top.len()])
+}
+
+/// A top whose shape only the data decides: Caffe's words, and the `--input` that fixes it
+/// (`example` the dims to give, e.g. `N,C,H,W`).
+fn unknown_top(top: &str, why: &str, example: &str) -> RuleError {
+    RuleError::new(format!(
+        "shape of blob '{top}' cannot be known from the net ({why})"
+    ))
+    .with_hint(format!("use --input {top}={example}"))
 }
 
 /// An output whose only cost is `per_element` flops for each element of `top`.

@@ -1,8 +1,8 @@
 //! Region-based detectors: Fast/Faster R-CNN's ROIPooling and SmoothL1Loss, R-FCN's
-//! PSROIPooling, and the proposal layers whose output size only the data decides.
+//! PSROIPooling, and the C++ Proposal layer, whose output size only the data decides.
 
-use super::{bottom_range, legacy, legacy4, loss_tops, param, top_range};
-use crate::layers::{count, mul, Ctx, Out, RuleError, RuleResult, Shape};
+use super::{bottom_range, legacy, legacy4, loss_tops, param, top_range, unknown_top};
+use crate::layers::{count, mul, Ctx, Out, RuleResult, Shape};
 use crate::proto::LayerParameter;
 
 /// ROIPooling (rbgirshick/caffe-fast-rcnn@0dcd397b src/caffe/layers/roi_pooling_layer.cpp):
@@ -105,36 +105,21 @@ pub fn smooth_l1_loss(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     })
 }
 
-/// Layers whose tops only the data decides: a `Python` layer (py-faster-rcnn's RPN proposal
-/// layer, its data layers ...) and the C++ `Proposal` (inisis/caffe@09f69efe
-/// src/caffe/layers/proposal_layer.cpp, whose setup shape `[N*post_nms_topn, 5]` is a bound,
-/// not the count NMS keeps). Every top comes from `--input`; a missing one is an error naming
-/// it and the flag.
-pub fn given_tops(ty: &str, lp: &LayerParameter, ctx: &Ctx) -> RuleResult {
-    let name = lp.name();
-    let python = lp.python_param.as_ref();
-    let proposal = ty == "Proposal"
-        || python.is_some_and(|p| {
-            p.module().to_ascii_lowercase().contains("proposal")
-                || p.layer().to_ascii_lowercase().contains("proposal")
-        });
+/// Proposal (inisis/caffe@09f69efe src/caffe/layers/proposal_layer.cpp), the C++ RPN layer:
+/// its setup shape `[N*post_nms_topn, 5]` (and `[N*post_nms_topn]` scores) is a bound, not the
+/// regions NMS keeps, so every top comes from `--input`. (py-faster-rcnn's proposal is a
+/// `Python` layer, which BVLC's rule covers the same way.)
+pub fn proposal(lp: &LayerParameter, ctx: &Ctx) -> RuleResult {
     let mut tops = Vec::with_capacity(lp.top.len());
     for (i, top) in lp.top.iter().enumerate() {
         let Some(shape) = ctx.given(top) else {
-            let what = match python {
-                Some(p) => format!("Python layer '{name}' ({}.{})", p.module(), p.layer()),
-                None => format!("{ty} layer '{name}'"),
-            };
-            // Proposal layers emit regions (index, x1, y1, x2, y2), then one score per region.
-            let example = match (proposal, i) {
-                (true, 0) => "R,5 (R regions, e.g. 300 at test time)",
-                (true, _) => "R,1,1,1",
-                (false, _) => "N,C,H,W",
-            };
-            return Err(RuleError::new(format!(
-                "the shape of top '{top}' of {what} is decided when it runs and cannot be inferred"
-            ))
-            .with_hint(format!("give it with --input {top}={example}")));
+            // Regions are (image index, x1, y1, x2, y2), then one score per region.
+            let example = if i == 0 { "R,5" } else { "R" };
+            return Err(unknown_top(
+                top,
+                "a proposal layer keeps as many regions as NMS leaves, e.g. 300 at test time",
+                example,
+            ));
         };
         tops.push(shape.clone());
     }

@@ -2,7 +2,7 @@
 //! `Upsample`, `DenseImageData`) and DeepLab (`ImageSegData`, `SegAccuracy`, `Padding`,
 //! `MatWrite`; its `Interp` agrees with PSPNet's wherever DeepLab accepts the parameters).
 
-use super::{bottom_range, dim, legacy4, param, per_element, top_range};
+use super::{bottom_range, dim, legacy4, param, per_element, top_range, unknown_top};
 use crate::layers::{count, exact_bottoms, Ctx, Out, RuleError, RuleResult, Shape};
 use crate::proto::bn_parameter::BnMode;
 use crate::proto::{BnParameter, LayerParameter};
@@ -228,12 +228,11 @@ fn image_and_label(
         (Some(s), _) => s.clone(),
         (None, Some((h, w))) => vec![batch, channels, h, w],
         (None, None) => {
-            return Err(RuleError::new(format!(
-                "the size of '{data_name}' is its first image's (no crop or new size is set)"
+            return Err(unknown_top(
+                data_name,
+                "it takes its first image's size: no crop or new size is set",
+                &format!("{batch},{channels},H,W"),
             ))
-            .with_hint(format!(
-                "give it with --input {data_name}={batch},{channels},H,W"
-            )))
         }
     };
     let mut tops = vec![data.clone()];
@@ -242,10 +241,11 @@ fn image_and_label(
             Some(s) => s.clone(),
             None if data.len() == 4 => vec![data[0], 1, data[2], data[3]],
             None => {
-                return Err(RuleError::new(format!(
-                    "the shape of '{label_name}' cannot follow from '{data_name}' {data:?}"
+                return Err(unknown_top(
+                    label_name,
+                    &format!("the given '{data_name}' {data:?} is not [N, C, H, W]"),
+                    "N,1,H,W",
                 ))
-                .with_hint(format!("give it with --input {label_name}=N,1,H,W")))
             }
         };
         tops.push(label);

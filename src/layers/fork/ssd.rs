@@ -1,7 +1,7 @@
 //! SSD's layers, from weiliu89/caffe branch `ssd` @ 4817bf8b (src/caffe/layers/*). The inisis
 //! fork (the `golden-fork` oracle) carries the same shape code for all of them.
 
-use super::{bottom_range, dim, legacy, legacy4, loss_tops, param, top_range};
+use super::{bottom_range, dim, legacy, legacy4, loss_tops, param, top_range, unknown_top};
 use crate::layers::{count, exact_bottoms, mul, Ctx, Out, RuleError, RuleResult, Shape};
 use crate::proto::multi_box_loss_parameter::{ConfLossType, MiningType};
 use crate::proto::resize_parameter::ResizeMode;
@@ -385,11 +385,11 @@ pub fn annotated_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> Rul
                 pick(crop_h, resized.map(|r| r.0)),
                 pick(crop_w, resized.map(|r| r.1)),
             ) else {
-                return Err(RuleError::new(format!(
-                    "the size of '{}' is each image's own (no crop and no fixed resize)",
-                    lp.top[0]
-                ))
-                .with_hint(format!("give it with --input {}={batch},3,H,W", lp.top[0])));
+                return Err(unknown_top(
+                    &lp.top[0],
+                    "each image keeps its own size: no crop and no fixed resize",
+                    &format!("{batch},3,H,W"),
+                ));
             };
             let c = if t.force_gray() { 1 } else { 3 };
             vec![batch, c, i64::from(h), i64::from(w)]
