@@ -7,7 +7,7 @@ use std::io::Write as _;
 use clap::{Parser, ValueEnum};
 
 use crate::error::Error;
-use crate::layers::{Phase, Shape};
+use crate::layers::{Phase, PoolingRule, Shape};
 use crate::pipeline::{self, Options};
 
 const AFTER_HELP: &str = "\
@@ -53,6 +53,16 @@ pub struct Args {
     /// Unknown fields, enum values and layer types are errors, not warnings.
     #[arg(long)]
     pub strict: bool,
+
+    /// Pooling arithmetic: Caffe's, or darknet2caffe's (for YOLO nets converted from darknet).
+    #[arg(long, value_enum, default_value = "caffe")]
+    pub pooling: PoolingArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PoolingArg {
+    Caffe,
+    Darknet,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -94,6 +104,10 @@ impl Args {
             given: self.inputs.iter().cloned().collect::<HashMap<_, _>>(),
             batch: self.batch,
             strict: self.strict,
+            pooling: match self.pooling {
+                PoolingArg::Caffe => PoolingRule::Caffe,
+                PoolingArg::Darknet => PoolingRule::Darknet,
+            },
         }
     }
 }
@@ -154,7 +168,9 @@ fn print_error(e: &Error) {
                     .take(pos.col.saturating_sub(1) as usize)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect::<String>();
-                msg.push_str(&format!("{pad} |\n{gutter} | {line}\n{pad} | {caret_at}^\n"));
+                msg.push_str(&format!(
+                    "{pad} |\n{gutter} | {line}\n{pad} | {caret_at}^\n"
+                ));
             }
         }
         Some((file, None)) => msg.push_str(&format!("{file}: error: {e}\n")),

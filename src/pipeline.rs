@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::analysis::{self, Analysis, WalkOptions};
 use crate::error::Result;
 use crate::filter::{self, State};
-use crate::layers::{Ctx, Phase, Shape};
+use crate::layers::{Ctx, Phase, PoolingRule, Shape};
 use crate::load::{self, ReadOptions, Warning};
 use crate::report::{self, NetInfo, Report, Settings, Tool, SCHEMA_VERSION};
 use crate::upgrade;
@@ -21,6 +21,7 @@ pub struct Options {
     pub given: HashMap<String, Shape>,
     pub batch: Option<i64>,
     pub strict: bool,
+    pub pooling: PoolingRule,
 }
 
 /// The net after reading and walking, with what the report needs to describe it.
@@ -32,10 +33,29 @@ pub struct Analyzed {
 
 pub fn analyze(opts: &Options) -> Result<Analyzed> {
     let mut warnings = Vec::new();
-    let read = ReadOptions {
+    let loaded = load::load(&opts.path, read_options(opts), &mut warnings)?;
+    analyze_loaded(opts, loaded, warnings)
+}
+
+/// Like `analyze`, for text already in memory (`opts.path` is ignored; `file` names the text
+/// in messages, as `load::load_bytes`).
+pub fn analyze_bytes(opts: &Options, file: String, bytes: &[u8]) -> Result<Analyzed> {
+    let mut warnings = Vec::new();
+    let loaded = load::load_bytes(file, bytes, read_options(opts), &mut warnings)?;
+    analyze_loaded(opts, loaded, warnings)
+}
+
+fn read_options(opts: &Options) -> ReadOptions {
+    ReadOptions {
         strict: opts.strict,
-    };
-    let loaded = load::load(&opts.path, read, &mut warnings)?;
+    }
+}
+
+fn analyze_loaded(
+    opts: &Options,
+    loaded: load::NetFile,
+    mut warnings: Vec<Warning>,
+) -> Result<Analyzed> {
     let mut net = loaded.net;
     let (format, positions) = upgrade::upgrade(&loaded.file, &mut net, &loaded.root_fields)?;
     let phase = opts.phase.unwrap_or(if loaded.solver.is_some() {
@@ -45,7 +65,11 @@ pub fn analyze(opts: &Options) -> Result<Analyzed> {
     });
     // Caffe keeps the stages the file's own `state` names and adds the caller's; the level
     // is the caller's (pycaffe and the caffe tool always set it).
-    let mut stages: Vec<String> = net.state.as_ref().map(|s| s.stage.clone()).unwrap_or_default();
+    let mut stages: Vec<String> = net
+        .state
+        .as_ref()
+        .map(|s| s.stage.clone())
+        .unwrap_or_default();
     stages.extend(opts.stages.iter().cloned());
     let state = State {
         phase,
@@ -59,6 +83,7 @@ pub fn analyze(opts: &Options) -> Result<Analyzed> {
         ctx: Ctx {
             phase,
             given: &opts.given,
+            pooling: opts.pooling,
         },
         batch: opts.batch,
         strict: opts.strict,

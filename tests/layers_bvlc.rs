@@ -33,6 +33,7 @@ fn run_with(text: &str, bottoms: &[&[i64]], given: &[(&str, &[i64])]) -> Result<
     let ctx = Ctx {
         phase: Phase::Test,
         given: &given,
+        pooling: Default::default(),
     };
     layers::bvlc::infer(lp.r#type(), &lp, &refs, &ctx).expect("a BVLC type")
 }

@@ -52,6 +52,7 @@ fn run_given(text: &str, bottoms: &[Shape], given: &[(&str, Shape)]) -> RuleResu
     let ctx = Ctx {
         phase: Phase::Test,
         given: &given,
+        pooling: Default::default(),
     };
     let refs: Vec<&Shape> = bottoms.iter().collect();
     layers::infer(&lp, &refs, &ctx).expect("a rule knows this type")
@@ -584,6 +585,7 @@ fn unknown_types_are_not_claimed() {
     let ctx = Ctx {
         phase: Phase::Test,
         given: &given,
+        pooling: Default::default(),
     };
     let lp = layer(r#"layer { type: "NoSuchLayer" bottom: "a" top: "b" }"#);
     let b = vec![1, 2];
@@ -703,6 +705,7 @@ fn check_golden(
     let ctx = Ctx {
         phase,
         given: &given,
+        pooling: Default::default(),
     };
     for gl in g["layers"].as_array().unwrap() {
         let name = gl["name"].as_str().unwrap();
@@ -764,6 +767,7 @@ fn infer_named(
     let ctx = Ctx {
         phase: Phase::Test,
         given: &given,
+        pooling: Default::default(),
     };
     let refs: Vec<&Shape> = bottoms.iter().collect();
     layers::infer(lp, &refs, &ctx).expect("a rule knows this type")

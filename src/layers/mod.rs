@@ -24,12 +24,26 @@ pub enum Phase {
     Test,
 }
 
+/// Which Caffe's pooling arithmetic to follow (`--pooling`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolingRule {
+    /// BVLC's (and most forks'): `round_mode`/`ceil_mode`, then the padding clip rule.
+    #[default]
+    Caffe,
+    /// ChenYingpeng/darknet2caffe's pooling_layer.cpp, which YOLO nets converted from darknet
+    /// were written for: always rounds up, then one more row and column when `kernel - stride`
+    /// is odd (darknet's size-2, stride-1 "same" max pool keeps 13x13 at 13x13).
+    Darknet,
+}
+
 /// What a rule may consult besides the layer itself.
 pub struct Ctx<'a> {
     pub phase: Phase,
     /// Shapes given with `--input NAME=N,C,H,W`, by top name. Input-like layers (Input, the
     /// data layers, Python) take a top's shape from here first.
     pub given: &'a HashMap<String, Shape>,
+    pub pooling: PoolingRule,
 }
 
 impl Ctx<'_> {

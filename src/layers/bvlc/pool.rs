@@ -1,7 +1,7 @@
 //! Pooling and SPP (a pyramid of poolings, flattened and concatenated).
 
 use super::{blob, elems, err, fit, int, legacy, Layer};
-use crate::layers::{mul, Out, RuleError, RuleResult, Shape};
+use crate::layers::{mul, Out, PoolingRule, RuleError, RuleResult, Shape};
 use crate::proto::pooling_parameter::{PoolMethod, RoundMode};
 use crate::proto::spp_parameter::PoolMethod as SppMethod;
 
@@ -21,6 +21,8 @@ struct Window {
     pad: (i64, i64),
     stride: (i64, i64),
     ceil: bool,
+    /// darknet2caffe's extra row and column when `kernel - stride` is odd.
+    darknet: bool,
 }
 
 impl Window {
@@ -76,6 +78,11 @@ impl Window {
         let q = span as f32 / s as f32;
         let q = if self.ceil { q.ceil() } else { q.floor() };
         let mut out = fit(Some(q as i64 + 1), "pooled size")?;
+        // The fork tests the height's kernel and stride for both axes (C++ `%`: a negative
+        // difference never counts as odd).
+        if self.darknet && (self.kernel.0 - self.stride.0) % 2 == 1 {
+            out += 1;
+        }
         if clip {
             let limit = input + p;
             if (out - 1) * s >= limit {
@@ -163,7 +170,9 @@ pub(super) fn pooling(l: &Layer) -> RuleResult {
             "With Global_pooling: true; only pad = 0 and stride = 1",
         ));
     }
+    let darknet = l.ctx.pooling == PoolingRule::Darknet;
     let ceil = match pp.round_mode {
+        _ if darknet => true,
         Some(_) => pp.round_mode() == RoundMode::Ceil,
         None => pp.ceil_mode(),
     };
@@ -173,6 +182,7 @@ pub(super) fn pooling(l: &Layer) -> RuleResult {
         pad,
         stride,
         ceil,
+        darknet,
     };
     let (top, flops) = window.apply(bottom)?;
     Ok(Out {
@@ -232,6 +242,7 @@ pub(super) fn spp(l: &Layer) -> RuleResult {
             pad: (ph, pw),
             stride: (kh, kw),
             ceil: true,
+            darknet: false,
         };
         let (top, f) = window.apply(bottom)?;
         flops = flops
