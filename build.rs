@@ -40,9 +40,7 @@ fn main() {
             }
         }
     }
-    config
-        .compile_fds(fds.clone())
-        .expect("prost-build failed");
+    config.compile_fds(fds.clone()).expect("prost-build failed");
     std::fs::write(out.join("descriptor.rs"), descriptor_table(&fds)).unwrap();
 }
 

@@ -32,7 +32,11 @@ fn split_blob_name(layer: &str, blob: &str, top: usize, k: usize) -> String {
 /// Rewires bottoms to Split tops and inserts the Split layers, exactly as Caffe's InsertSplits:
 /// a top is split when it has more than one consumer, an explicit non-zero `loss_weight`
 /// counting as a consumer. A bottom no earlier layer produced is refused here, as there.
-pub fn insert_splits(file: &str, layers: Vec<LayerParameter>, positions: Vec<Pos>) -> Result<Vec<Node>> {
+pub fn insert_splits(
+    file: &str,
+    layers: Vec<LayerParameter>,
+    positions: Vec<Pos>,
+) -> Result<Vec<Node>> {
     let mut last_top: HashMap<&str, TopIdx> = HashMap::with_capacity(layers.len() * 2);
     // Per bottom (layer, bottom index) -> the top it reads.
     let mut source: Vec<Vec<TopIdx>> = Vec::with_capacity(layers.len());
@@ -94,7 +98,9 @@ pub fn insert_splits(file: &str, layers: Vec<LayerParameter>, positions: Vec<Pos
                     name: Some(split_layer_name(&names[i], &blob, j)),
                     r#type: Some("Split".to_string()),
                     bottom: vec![blob.clone()],
-                    top: (0..n).map(|k| split_blob_name(&names[i], &blob, j, k)).collect(),
+                    top: (0..n)
+                        .map(|k| split_blob_name(&names[i], &blob, j, k))
+                        .collect(),
                     // The loss reads the first Split top; the consumers start at the second.
                     loss_weight: if w != 0.0 {
                         (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect()

@@ -68,7 +68,11 @@ fn cases(shared: &Path, dir: &str) -> Vec<Case> {
         };
         let stages = src["stages"]
             .as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         let opts = Options {
             path: net.to_string_lossy().into_owned(),
@@ -89,7 +93,11 @@ fn cases(shared: &Path, dir: &str) -> Vec<Case> {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -97,7 +105,13 @@ fn shapes(v: &Value) -> Vec<Vec<i64>> {
     v.as_array()
         .map(|a| {
             a.iter()
-                .map(|s| s.as_array().unwrap().iter().map(|d| d.as_i64().unwrap()).collect())
+                .map(|s| {
+                    s.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.as_i64().unwrap())
+                        .collect()
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -112,9 +126,10 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
         }
         return match result {
             Ok(_) => Some(format!("Caffe refuses ({err}) but caffe-mem accepts")),
-            Err(e) if e.exit_code() != 1 => {
-                Some(format!("Caffe refuses ({err}); caffe-mem exits {}: {e}", e.exit_code()))
-            }
+            Err(e) if e.exit_code() != 1 => Some(format!(
+                "Caffe refuses ({err}); caffe-mem exits {}: {e}",
+                e.exit_code()
+            )),
             Err(e) => {
                 // The message must name the same problem: Caffe's own words up to the first
                 // closing parenthesis ("Unknown bottom blob 'x' (layer 'y', bottom index 0").
@@ -146,8 +161,14 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
         if !same {
             return Some(format!(
                 "layer #{i}: expected {} ({}) {:?} -> {:?}, got {} ({}) {:?} -> {:?}",
-                g["name"], g["type"], strings(&g["bottoms"]), strings(&g["tops"]),
-                m.name, m.ty, m.bottoms, m.tops
+                g["name"],
+                g["type"],
+                strings(&g["bottoms"]),
+                strings(&g["tops"]),
+                m.name,
+                m.ty,
+                m.bottoms,
+                m.tops
             ));
         }
         if with_shapes {
@@ -182,7 +203,10 @@ fn check(dir: &str, with_shapes: bool) {
         if let Some(diff) = compare(case, with_shapes) {
             failures.push(format!(
                 "{} ({}): {diff}",
-                case.golden.strip_prefix(&shared).unwrap_or(&case.golden).display(),
+                case.golden
+                    .strip_prefix(&shared)
+                    .unwrap_or(&case.golden)
+                    .display(),
                 case.net.display()
             ));
         }

@@ -61,8 +61,14 @@ fn stage_and_level_rules() {
             "accuracy"
         ]
     );
-    assert_eq!(n[4].lp.bottom, ["ip_ip_0_split_0", "label_test_data_1_split_0"]);
-    assert_eq!(n[5].lp.bottom, ["ip_ip_0_split_1", "label_test_data_1_split_1"]);
+    assert_eq!(
+        n[4].lp.bottom,
+        ["ip_ip_0_split_0", "label_test_data_1_split_0"]
+    );
+    assert_eq!(
+        n[5].lp.bottom,
+        ["ip_ip_0_split_1", "label_test_data_1_split_1"]
+    );
     assert!(n[1].inserted && n[3].inserted && !n[4].inserted);
 }
 
@@ -73,7 +79,17 @@ fn splits_follow_in_place_layers_and_loss_weights() {
     // writer); sum has loss_weight 0.5 and one consumer: two uses, so it is split too.
     assert_eq!(
         names(&n),
-        ["data", "conv", "relu", "conv_relu_0_split", "a", "b", "sum", "sum_sum_0_split", "up"]
+        [
+            "data",
+            "conv",
+            "relu",
+            "conv_relu_0_split",
+            "a",
+            "b",
+            "sum",
+            "sum_sum_0_split",
+            "up"
+        ]
     );
     assert_eq!(n[3].lp.top, ["conv_relu_0_split_0", "conv_relu_0_split_1"]);
     assert_eq!(n[4].lp.bottom, ["conv_relu_0_split_0"]);

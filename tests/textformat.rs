@@ -6,8 +6,13 @@ use caffe_mem::Error;
 
 fn read(text: &str) -> (NetFile, Vec<Warning>) {
     let mut w = Vec::new();
-    let net = load_bytes("t.prototxt".into(), text.as_bytes(), ReadOptions::default(), &mut w)
-        .unwrap_or_else(|e| panic!("should parse: {e}"));
+    let net = load_bytes(
+        "t.prototxt".into(),
+        text.as_bytes(),
+        ReadOptions::default(),
+        &mut w,
+    )
+    .unwrap_or_else(|e| panic!("should parse: {e}"));
     (net, w)
 }
 
@@ -41,7 +46,10 @@ fn the_test_nets_use_every_grammar_feature() {
     assert_eq!(net.layer.len(), 4);
     let input = &net.layer[0];
     // `field: { }`, `< >` delimiters, list syntax for repeated scalars.
-    assert_eq!(input.input_param.as_ref().unwrap().shape[0].dim, vec![2, 3, 32, 32]);
+    assert_eq!(
+        input.input_param.as_ref().unwrap().shape[0].dim,
+        vec![2, 3, 32, 32]
+    );
     let conv = &net.layer[1];
     let cp = conv.convolution_param.as_ref().unwrap();
     // Hex and octal integers: 0x10 = 16, 010 = 8.
@@ -63,8 +71,14 @@ fn the_test_nets_use_every_grammar_feature() {
     assert_eq!(conv.param[1].lr_mult(), 2.0);
     // Enum by name and by number: pool 1 = AVE, engine CAFFE.
     let pool = net.layer[2].pooling_param.as_ref().unwrap();
-    assert_eq!(pool.pool(), caffe_mem::proto::pooling_parameter::PoolMethod::Ave);
-    assert_eq!(pool.engine(), caffe_mem::proto::pooling_parameter::Engine::Caffe);
+    assert_eq!(
+        pool.pool(),
+        caffe_mem::proto::pooling_parameter::PoolMethod::Ave
+    );
+    assert_eq!(
+        pool.engine(),
+        caffe_mem::proto::pooling_parameter::Engine::Caffe
+    );
     assert_eq!(net.layer[3].r#type(), "Softmax");
 }
 
@@ -88,7 +102,10 @@ fn unknown_fields_warn_with_their_place_and_are_skipped() {
     assert_eq!(f.net.layer[0].r#type(), "ReLU");
     assert_eq!(w.len(), 2);
     assert_eq!((w[0].line, w[0].col), (3, 3));
-    assert_eq!(w[0].message, "unknown field 'fancy_param' in caffe.LayerParameter");
+    assert_eq!(
+        w[0].message,
+        "unknown field 'fancy_param' in caffe.LayerParameter"
+    );
     assert_eq!((w[1].line, w[1].col), (4, 3));
 }
 
@@ -109,9 +126,18 @@ fn strict_makes_unknown_fields_errors() {
 #[test]
 fn unknown_enum_values_warn() {
     let (f, w) = read("layer { pooling_param { pool: FANCY } }");
-    assert!(f.net.layer[0].pooling_param.as_ref().unwrap().pool.is_none());
+    assert!(f.net.layer[0]
+        .pooling_param
+        .as_ref()
+        .unwrap()
+        .pool
+        .is_none());
     assert_eq!(w.len(), 1);
-    assert!(w[0].message.contains("unknown value 'FANCY'"), "{}", w[0].message);
+    assert!(
+        w[0].message.contains("unknown value 'FANCY'"),
+        "{}",
+        w[0].message
+    );
 }
 
 #[test]

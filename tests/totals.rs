@@ -52,13 +52,20 @@ fn totals_match_published_figures() {
     };
     for (rel, params, learnable, macs) in PUBLISHED {
         let opts = Options {
-            path: shared.join("corpus").join(rel).to_string_lossy().into_owned(),
+            path: shared
+                .join("corpus")
+                .join(rel)
+                .to_string_lossy()
+                .into_owned(),
             batch: Some(1),
             ..Default::default()
         };
         let r = pipeline::report(pipeline::analyze(&opts).unwrap());
         assert_eq!(r.totals.params, params, "{rel}: parameters");
-        assert_eq!(r.totals.learnable_params, learnable, "{rel}: learnable parameters");
+        assert_eq!(
+            r.totals.learnable_params, learnable,
+            "{rel}: learnable parameters"
+        );
         assert_eq!(r.totals.macs, macs, "{rel}: MACs");
     }
 }
