@@ -2,21 +2,29 @@
 //! and the diagnostics.
 
 use std::collections::HashMap;
-use std::io::Write as _;
+use std::io::BufRead as _;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 use crate::error::Error;
+use crate::format::{self, diagnostic::Diagnostic, ColorWhen, Format, GroupBy, Style};
 use crate::layers::{Phase, PoolingRule, Shape};
+use crate::memory::{self, Device, Dtype, Engine, Optimizer};
 use crate::pipeline::{self, Options};
+
+const USAGE: &str = "caffe-mem [OPTIONS] <NET>\n       caffe-mem diff [OPTIONS] <A> <B>";
 
 const AFTER_HELP: &str = "\
 Examples:
-  caffe-mem deploy.prototxt                      JSON report of the TEST net
+  caffe-mem deploy.prototxt                      a table on a terminal, JSON in a pipe
+  caffe-mem deploy.prototxt | jq .totals         the JSON report
   caffe-mem --phase train train_val.prototxt     the TRAIN net
   caffe-mem solver.prototxt                      follows the solver to its net (TRAIN)
   caffe-mem --input data=1,3,224,224 net.prototxt
-  caffe-mem --batch 32 deploy.prototxt | jq .totals
+  caffe-mem --format markdown --group-by prefix googlenet.prototxt > GOOGLENET.md
+  caffe-mem --format csv deploy.prototxt > layers.csv
+  caffe-mem --format dot deploy.prototxt | dot -Tsvg > net.svg
+  caffe-mem diff deploy.prototxt deploy_bn.prototxt
 
 Exit codes:
   0  success (warnings allowed)
@@ -26,9 +34,11 @@ Exit codes:
 
 #[derive(Debug, Parser)]
 #[command(name = "caffe-mem", version, about = "What a Caffe net costs: shapes, parameters, compute and memory, from its prototxt", after_help = AFTER_HELP)]
+#[command(override_usage = USAGE, subcommand_negates_reqs = true, disable_help_subcommand = true)]
 pub struct Args {
     /// The net (deploy.prototxt, train_val.prototxt) or a solver.prototxt; `-` reads stdin.
-    pub net: String,
+    #[arg(required = true)]
+    pub net: Option<String>,
 
     /// Phase to build the net in [default: test, or train for a solver file].
     #[arg(long, value_enum)]
@@ -57,6 +67,71 @@ pub struct Args {
     /// Pooling arithmetic: Caffe's, or darknet2caffe's (for YOLO nets converted from darknet).
     #[arg(long, value_enum, default_value = "caffe")]
     pub pooling: PoolingArg,
+
+    /// Element type of weights and activations; mixed: fp32 master weights and optimizer
+    /// state, fp16 activations and gradients. The caffe model has fp32 and fp64 only.
+    #[arg(long, value_enum, default_value = "fp32", help_heading = "Memory")]
+    pub dtype: Dtype,
+
+    /// Optimizer, which sizes the solver state [default: the solver's type, else momentum].
+    #[arg(long, value_enum, help_heading = "Memory")]
+    pub optimizer: Option<Optimizer>,
+
+    /// Sub-batches per update [default: the solver's iter_size, else 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = "Memory")]
+    pub iter_size: Option<u32>,
+
+    /// Where Caffe runs: its CPU code paths touch other buffers than its GPU ones.
+    #[arg(long, value_enum, default_value = "gpu", help_heading = "Memory")]
+    pub device: Device,
+
+    /// Convolution engine: Caffe's im2col, or cuDNN (a workspace, reported as a bound).
+    #[arg(long, value_enum, default_value = "caffe", help_heading = "Memory")]
+    pub engine: Engine,
+
+    /// The card's memory, to find the largest batch that fits (11GiB, 8000MB, bytes).
+    #[arg(long, value_name = "SIZE", value_parser = memory::settings::parse_size, help_heading = "Memory")]
+    pub gpu_mem: Option<u64>,
+
+    /// Memory the CUDA context and libraries take from --gpu-mem [default: 0].
+    #[arg(long, value_name = "SIZE", value_parser = memory::settings::parse_size, default_value = "0", help_heading = "Memory")]
+    pub reserve: u64,
+
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<Format>,
+
+    /// Fold layers whose names share a `/`-separated prefix into one row (table, markdown, csv).
+    #[arg(long, value_enum, value_name = "HOW", help_heading = "Output")]
+    pub group_by: Option<GroupBy>,
+
+    /// When to colour the output: auto is on a terminal, unless NO_COLOR is set.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN",
+        help_heading = "Output"
+    )]
+    pub color: ColorWhen,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compares two nets: totals and memory side by side, and the layers that differ.
+    ///
+    /// Takes the same options as a single net, applied to both: `caffe-mem diff --batch 32
+    /// --phase train old.prototxt new.prototxt`. Layers are matched by name; the Split
+    /// layers Caffe inserts are left out.
+    Diff {
+        /// The net before.
+        a: String,
+        /// The net after.
+        b: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -92,9 +167,9 @@ fn parse_input(s: &str) -> Result<(String, Shape), String> {
 }
 
 impl Args {
-    fn options(&self) -> Options {
+    fn options(&self, path: &str) -> Options {
         Options {
-            path: self.net.clone(),
+            path: path.to_string(),
             phase: self.phase.map(|p| match p {
                 PhaseArg::Train => Phase::Train,
                 PhaseArg::Test => Phase::Test,
@@ -108,6 +183,15 @@ impl Args {
                 PoolingArg::Caffe => PoolingRule::Caffe,
                 PoolingArg::Darknet => PoolingRule::Darknet,
             },
+            memory: memory::Flags {
+                dtype: self.dtype,
+                optimizer: self.optimizer,
+                iter_size: self.iter_size,
+                device: self.device,
+                engine: self.engine,
+                gpu_mem: self.gpu_mem,
+                reserve: self.reserve,
+            },
         }
     }
 }
@@ -118,7 +202,7 @@ pub fn main() -> i32 {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("caffe-mem: internal error: {info}. This is a bug; please report it with the input file.");
     }));
-    let args = match Args::try_parse() {
+    let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -126,27 +210,26 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    let analyzed = match pipeline::analyze(&args.options()) {
-        Ok(a) => a,
+    args.color.apply();
+    let format = args.format.unwrap_or_else(Format::default_for_stdout);
+    let text = match (&args.command, &args.net) {
+        (None, Some(net)) => report(&args, net)
+            .and_then(|r| format::render(&r, format, args.group_by, Style::for_stdout())),
+        (Some(Command::Diff { a, b }), None) => report(&args, a).and_then(|ra| {
+            let rb = report(&args, b)?;
+            format::diff::render(&ra, &rb, format, args.group_by, Style::for_stdout())
+        }),
+        _ => Err(Error::usage("give one net, or `diff A B`, not both")),
+    };
+    let text = match text {
+        Ok(t) => t,
         Err(e) => {
             print_error(&e);
             return e.exit_code();
         }
     };
-    for w in &analyzed.warnings {
-        eprintln!("{}:{}:{}: warning: {}", w.file, w.line, w.col, w.message);
-    }
-    let report = pipeline::report(analyzed);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = serde_json::to_writer_pretty(&mut out, &report)
-        .map_err(std::io::Error::from)
-        .and_then(|_| writeln!(out))
-        .and_then(|_| out.flush());
-    match written {
+    match format::print(&text) {
         Ok(()) => 0,
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
             eprintln!("caffe-mem: error: cannot write the report: {e}");
             2
@@ -154,32 +237,28 @@ pub fn main() -> i32 {
     }
 }
 
+/// Parses the command line. Every option is global, so that `diff` takes them all (and
+/// applies them to both nets) without repeating their definitions.
+fn parse_args() -> Result<Args, clap::Error> {
+    let cmd = Args::command().mut_args(|a| if a.is_positional() { a } else { a.global(true) });
+    Args::from_arg_matches_mut(&mut cmd.try_get_matches()?)
+}
+
+/// The report of the net at `path`; its warnings go to stderr.
+fn report(args: &Args, path: &str) -> Result<crate::report::Report, Error> {
+    let analyzed = pipeline::analyze(&args.options(path))?;
+    let color = format::colored(&std::io::stderr());
+    eprint!(
+        "{}",
+        format::diagnostic::warnings(&analyzed.warnings, color, source_line)
+    );
+    Ok(pipeline::report(analyzed))
+}
+
 /// `file:line:col: error: message`, the line quoted with a caret, and a hint.
 fn print_error(e: &Error) {
-    let mut msg = String::new();
-    match e.location() {
-        Some((file, Some(pos))) => {
-            msg.push_str(&format!("{file}:{}:{}: error: {e}\n", pos.line, pos.col));
-            if let Some(line) = source_line(&file, pos.line) {
-                let gutter = pos.line.to_string();
-                let pad = " ".repeat(gutter.len());
-                let caret_at = line
-                    .chars()
-                    .take(pos.col.saturating_sub(1) as usize)
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect::<String>();
-                msg.push_str(&format!(
-                    "{pad} |\n{gutter} | {line}\n{pad} | {caret_at}^\n"
-                ));
-            }
-        }
-        Some((file, None)) => msg.push_str(&format!("{file}: error: {e}\n")),
-        None => msg.push_str(&format!("caffe-mem: error: {e}\n")),
-    }
-    if let Some(h) = e.hint() {
-        msg.push_str(&format!("  = hint: {h}\n"));
-    }
-    eprint!("{msg}");
+    let color = format::colored(&std::io::stderr());
+    eprint!("{}", Diagnostic::from_error(e).render(color, source_line));
 }
 
 /// The text of one line of a file, for quoting under an error (not for stdin).
@@ -187,10 +266,26 @@ fn source_line(file: &str, line: u32) -> Option<String> {
     if file == "<stdin>" || line == 0 {
         return None;
     }
-    let bytes = std::fs::read(file).ok()?;
-    let text = bytes.split(|&b| b == b'\n').nth(line as usize - 1)?;
-    let text = String::from_utf8_lossy(text);
-    let text = text.trim_end_matches('\r');
+    // Streamed to the line, not read whole again: an input may be gigabytes.
+    let mut r = std::io::BufReader::new(std::fs::File::open(file).ok()?);
+    for _ in 1..line {
+        if r.skip_until(b'\n').ok()? == 0 {
+            return None;
+        }
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::take(r, 800)
+        .read_until(b'\n', &mut bytes)
+        .ok()?;
+    // A binary file's "line" would only put control bytes on the terminal.
+    if bytes
+        .iter()
+        .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim_end_matches(['\n', '\r']);
     // Very long lines (generated files) are cut: the caret column still counts from the start.
     Some(text.chars().take(200).collect())
 }
