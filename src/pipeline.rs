@@ -7,7 +7,10 @@ use crate::error::Result;
 use crate::filter::{self, State};
 use crate::layers::{Ctx, Phase, PoolingRule, Shape};
 use crate::load::{self, ReadOptions, Warning};
+use crate::memory;
+use crate::proto::{NetParameter, SolverParameter};
 use crate::report::{self, NetInfo, Report, Settings, Tool, SCHEMA_VERSION};
+use crate::textformat::Pos;
 use crate::upgrade;
 
 /// Everything the command line can set for one analysis.
@@ -22,6 +25,8 @@ pub struct Options {
     pub batch: Option<i64>,
     pub strict: bool,
     pub pooling: PoolingRule,
+    /// `--dtype`, `--optimizer`, `--iter-size`, `--device`, `--engine`, `--gpu-mem`, `--reserve`.
+    pub memory: memory::Flags,
 }
 
 /// The net after reading and walking, with what the report needs to describe it.
@@ -29,6 +34,7 @@ pub struct Analyzed {
     pub analysis: Analysis,
     pub net: NetInfo,
     pub warnings: Vec<Warning>,
+    pub memory: memory::Output,
 }
 
 pub fn analyze(opts: &Options) -> Result<Analyzed> {
@@ -76,6 +82,12 @@ fn analyze_loaded(
         stages,
         level: opts.level,
     };
+    // A solver's test nets (one per test_iter) may be this file again, in phase TEST.
+    let tests = loaded
+        .solver
+        .as_ref()
+        .is_some_and(|s| !s.solver.test_iter.is_empty());
+    let generic = (phase == Phase::Train && tests).then(|| (net.clone(), positions.clone()));
     let layers = std::mem::take(&mut net.layer);
     let (layers, positions) = filter::filter(&loaded.file, layers, positions, &state)?;
     let nodes = crate::graph::insert_splits(&loaded.file, layers, positions)?;
@@ -89,8 +101,34 @@ fn analyze_loaded(
         strict: opts.strict,
         force_backward: net.force_backward(),
     };
-    let analysis = analysis::walk(&loaded.file, nodes, &walk, &mut warnings)?;
+    let analysis = analysis::walk(&loaded.file, nodes.clone(), &walk, &mut warnings)?;
+    // Memory: the same net one sample larger gives the per-sample part of every figure (a net
+    // that cannot be rebuilt at another batch counts as fixed); a solver's test nets count
+    // while training.
+    let next = memory::batch_of(&analysis).and_then(|b| {
+        let batch = i64::try_from(b + 1).ok();
+        let walk = WalkOptions { batch, ..walk };
+        analysis::walk(&loaded.file, nodes, &walk, &mut Vec::new()).ok()
+    });
+    let solver = loaded.solver.as_ref();
+    let (test_nets, test_errors) = match (solver, generic) {
+        (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let memory = memory::compute(
+        &memory::Input {
+            file: &loaded.file,
+            phase,
+            net: &analysis,
+            next: next.as_ref(),
+            test_nets: &test_nets,
+            test_net_errors: &test_errors,
+            solver: solver.map(|s| &s.solver),
+        },
+        &opts.memory,
+    )?;
     Ok(Analyzed {
+        memory,
         analysis,
         net: NetInfo {
             name: net.name().to_string(),
@@ -103,9 +141,88 @@ fn analyze_loaded(
     })
 }
 
+/// A solver's test nets, as solver.cpp InitTestNets makes them: each `test_net_param`, each
+/// `test_net` file, then the solver's own net once per remaining `test_iter`, built in phase
+/// TEST with its `test_state`, at its own batch. A test net that cannot be built is left out
+/// with the reason (the train net is what was asked for).
+fn test_nets(
+    opts: &Options,
+    solver_file: &str,
+    solver: &SolverParameter,
+    generic: (NetParameter, Vec<Pos>),
+) -> (Vec<Analysis>, Vec<String>) {
+    let mut sources: Vec<Result<(String, NetParameter, Vec<Pos>)>> = Vec::new();
+    for inline in &solver.test_net_param {
+        let mut net = inline.clone();
+        sources.push(
+            upgrade::upgrade(solver_file, &mut net, &[])
+                .map(|(_, pos)| (solver_file.to_string(), net, pos)),
+        );
+    }
+    for target in &solver.test_net {
+        sources.push(test_net_file(solver_file, target));
+    }
+    let generic_count = solver.test_iter.len().saturating_sub(sources.len());
+    if solver.net.is_some() || solver.net_param.is_some() {
+        for _ in 0..generic_count {
+            let (net, pos) = generic.clone();
+            sources.push(Ok((solver_file.to_string(), net, pos)));
+        }
+    }
+    let (mut nets, mut errors) = (Vec::new(), Vec::new());
+    for (i, source) in sources.into_iter().enumerate() {
+        let built = source.and_then(|(file, mut net, positions)| {
+            let test_state = solver.test_state.get(i);
+            let own = net.state.take().unwrap_or_default();
+            let mut stages = own.stage;
+            stages.extend(test_state.map(|s| s.stage.clone()).unwrap_or_default());
+            let state = State {
+                phase: Phase::Test,
+                stages,
+                level: test_state.and_then(|s| s.level).or(own.level).unwrap_or(0),
+            };
+            let layers = std::mem::take(&mut net.layer);
+            let (layers, positions) = filter::filter(&file, layers, positions, &state)?;
+            let given = memory::test_net_given(&opts.given, &layers);
+            let nodes = crate::graph::insert_splits(&file, layers, positions)?;
+            let walk = WalkOptions {
+                ctx: Ctx {
+                    phase: Phase::Test,
+                    given: &given,
+                    pooling: opts.pooling,
+                },
+                batch: None,
+                strict: false,
+                force_backward: net.force_backward(),
+            };
+            analysis::walk(&file, nodes, &walk, &mut Vec::new())
+        });
+        match built {
+            Ok(a) => nets.push(a),
+            Err(e) => errors.push(format!("test net #{i} is not counted: {e}")),
+        }
+    }
+    (nets, errors)
+}
+
+/// A `test_net` file named in a solver, read and upgraded.
+fn test_net_file(solver_file: &str, target: &str) -> Result<(String, NetParameter, Vec<Pos>)> {
+    let path = load::resolve_relative(solver_file, target).ok_or_else(|| {
+        crate::error::Error::usage(format!("{solver_file}: test_net '{target}' was not found"))
+    })?;
+    let loaded = load::load(
+        &path.to_string_lossy(),
+        ReadOptions::default(),
+        &mut Vec::new(),
+    )?;
+    let mut net = loaded.net;
+    let (_, positions) = upgrade::upgrade(&loaded.file, &mut net, &loaded.root_fields)?;
+    Ok((loaded.file, net, positions))
+}
+
 /// The JSON report of an analysis.
 pub fn report(a: Analyzed) -> Report {
-    let elem_bytes = 4;
+    let elem_bytes = a.memory.settings.dtype.activation_bytes();
     let (inputs, layers, blobs, totals) = report::describe(&a.analysis, elem_bytes);
     let batch = inputs.first().and_then(|i| i.shape.first().copied());
     Report {
@@ -118,11 +235,15 @@ pub fn report(a: Analyzed) -> Report {
         settings: Settings {
             batch,
             activation_elem_bytes: elem_bytes,
+            memory: a.memory.settings,
         },
         inputs,
         layers,
         blobs,
         totals,
+        memory: a.memory.memory,
+        fit: a.memory.fit,
+        suggestions: a.memory.suggestions,
         warnings: a.warnings,
     }
 }

@@ -22,6 +22,13 @@ pub struct Report {
     pub layers: Vec<Layer>,
     pub blobs: Vec<Blob>,
     pub totals: Totals,
+    /// SPEC §3: the `caffe` and `ideal` models.
+    pub memory: crate::memory::Memory,
+    /// With `--gpu-mem`: the largest batch that fits, per model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fit: Option<crate::memory::Fit>,
+    /// SPEC §4.
+    pub suggestions: Vec<crate::memory::Suggestion>,
     pub warnings: Vec<Warning>,
 }
 
@@ -50,6 +57,9 @@ pub struct Settings {
     pub batch: Option<i64>,
     /// Bytes per activation element in `activation_bytes` and blob `bytes`.
     pub activation_elem_bytes: u64,
+    /// dtype, optimizer, iter_size, device, engine.
+    #[serde(flatten)]
+    pub memory: crate::memory::Resolved,
 }
 
 #[derive(Debug, Clone, Serialize)]

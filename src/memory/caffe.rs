@@ -1,0 +1,317 @@
+//! The `caffe` model: what BVLC Caffe (master, 9b89154) itself allocates for one iteration,
+//! replayed from its sources rather than estimated.
+//!
+//! The rules Caffe follows, and that this replay follows:
+//! - Memory is lazy (src/caffe/syncedmem.cpp `to_cpu`/`to_gpu`): a Blob's data or diff exists
+//!   once something touches it, and nothing is freed during forward, backward or the update.
+//! - Net::Init (src/caffe/net.cpp AppendTop) makes one Blob per new top; an in-place top is its
+//!   bottom's Blob. Split tops share their bottom's data but keep their own diffs
+//!   (split_layer.cpp); Reshape, Flatten and one-bottom Concat tops share data and diff
+//!   (reshape_layer.cpp, flatten_layer.cpp, concat_layer.cpp).
+//! - A top with a loss weight gets its diff at set-up (layer.hpp `SetLossWeights`), in TEST too.
+//! - Backward (Net::BackwardFromTo) runs the layers Caffe's need_backward analysis keeps; each
+//!   touches the diffs its `Backward_cpu`/`Backward_gpu` touches (see `buffers`).
+//! - The solver clears every learnable parameter's diff (net.cpp `ClearParamDiffs`), frozen ones
+//!   included, and keeps per-parameter history (solvers/*.cpp).
+//! - Each Blob's shape array is itself a SyncedMemory (blob.cpp `Reshape`): host memory only.
+
+use std::collections::BTreeSet;
+
+use crate::analysis::Analysis;
+
+use super::buffers::{self, Alias, Elem};
+use super::settings::{CaffeSolver, Device, Engine};
+use super::{add, bytes, Overflow};
+
+/// When Caffe first touches a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    /// Net construction: layer set-up, fillers, loss weights, solver blobs' shapes.
+    Init,
+    /// The forward pass (and filling the inputs).
+    Forward,
+    /// The backward pass, and clearing the parameter diffs before it.
+    Backward,
+    /// The solver's update.
+    Update,
+}
+
+/// The named parts of the `caffe` model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Activations,
+    ActivationDiffs,
+    Params,
+    ParamDiffs,
+    LayerBuffers,
+    SolverState,
+    Prefetch,
+    CudnnWorkspace,
+    ShapeMetadata,
+}
+
+pub const PARTS: usize = 9;
+
+/// How Caffe is run: the element size of `Dtype`, the device, the convolution engine and,
+/// in TRAIN, the solver.
+#[derive(Debug, Clone, Copy)]
+pub struct Cfg {
+    /// `sizeof(Dtype)`: 4 for float, 8 for double.
+    pub elem: u64,
+    pub device: Device,
+    pub engine: Engine,
+    pub train: Option<TrainCfg>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TrainCfg {
+    pub solver: CaffeSolver,
+    /// `weight_decay` when `regularization_type` is L1, else 0.
+    pub l1_decay: f32,
+}
+
+impl Cfg {
+    pub fn bytes_of(&self, count: u64, elem: Elem) -> Result<u64, Overflow> {
+        match elem {
+            Elem::Dtype => bytes(count, self.elem),
+            // Blob<int> and Blob<unsigned int> are 4 bytes whatever Dtype is.
+            Elem::Int => bytes(count, 4),
+        }
+    }
+}
+
+/// One layer-internal buffer, for the report's `buffers` list.
+#[derive(Debug, Clone)]
+pub struct BufferUse {
+    pub layer: usize,
+    pub name: &'static str,
+    pub when: When,
+    pub part: Part,
+    pub bytes: u64,
+}
+
+/// Everything one net allocates, by part.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub parts: [u64; PARTS],
+    /// What is allocated at Init: a test net that has not run yet holds only this.
+    pub init: u64,
+    pub buffers: Vec<BufferUse>,
+    /// Bytes of parameter data of layers a test net shares with the train net by name.
+    pub shareable_params: u64,
+    /// Layer types whose internal buffers this replay does not know (counted as none).
+    pub unmodeled: BTreeSet<String>,
+    /// Per blob: its own diff is allocated.
+    pub diffs: Vec<bool>,
+}
+
+impl Tally {
+    fn add(&mut self, part: Part, when: When, n: u64) -> Result<(), Overflow> {
+        let slot = &mut self.parts[part as usize];
+        *slot = add(*slot, n)?;
+        if when == When::Init {
+            self.init = add(self.init, n)?;
+        }
+        Ok(())
+    }
+
+    pub fn total(&self) -> Result<u64, Overflow> {
+        self.parts.iter().try_fold(0, |acc, &p| add(acc, p))
+    }
+}
+
+/// Shape array of a Blob: `num_axes` ints (blob.cpp `Reshape`).
+pub fn shape_bytes(axes: usize) -> Result<u64, Overflow> {
+    bytes(axes as u64, 4)
+}
+
+/// Replays one net. `shared_layer_names`: for a test net, the train net's layer names (their
+/// parameters are shared by `Net::ShareTrainedLayersWith` at the first test).
+pub fn simulate(
+    a: &Analysis,
+    cfg: &Cfg,
+    shared_layer_names: &BTreeSet<&str>,
+) -> Result<Tally, Overflow> {
+    let n = a.blobs.len();
+    let mut t = Tally::default();
+    let train = cfg.train.is_some();
+    let host_meta = cfg.device == Device::Cpu;
+    let mut meta: u64 = 0;
+
+    // Which Blob's memory each blob's data and diff live in.
+    let mut data_root: Vec<usize> = (0..n).collect();
+    let mut diff_root: Vec<usize> = (0..n).collect();
+    // Tops whose data is not the Blob's own (a data layer's prefetch buffer, a parameter).
+    let mut borrowed = vec![false; n];
+    // Tops whose diff is a parameter's diff (Parameter layer).
+    let mut param_diff = vec![false; n];
+    for l in &a.layers {
+        let alias = buffers::alias(l);
+        for (j, &id) in l.top_ids.iter().enumerate() {
+            if l.top_in_place[j] {
+                continue;
+            }
+            let b0 = l.bottom_ids.first().copied();
+            match (alias, b0) {
+                (Alias::Data, Some(b)) => data_root[id] = data_root[b],
+                (Alias::DataAndDiff, Some(b)) => {
+                    data_root[id] = data_root[b];
+                    diff_root[id] = diff_root[b];
+                }
+                (Alias::Prefetched, _) => borrowed[id] = true,
+                (Alias::Param, _) => {
+                    borrowed[id] = true;
+                    param_diff[id] = true;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Blob data: each top a layer writes, once per Blob (net.cpp AppendTop, syncedmem.cpp).
+    for l in &a.layers {
+        // DummyData fills its tops at set-up (dummy_data_layer.cpp LayerSetUp runs Forward).
+        let when = if l.ty == "DummyData" {
+            When::Init
+        } else {
+            When::Forward
+        };
+        for (j, &id) in l.top_ids.iter().enumerate() {
+            if l.top_in_place[j] {
+                continue;
+            }
+            meta = add(meta, shape_bytes(a.blobs[id].shape.len())?)?;
+            if data_root[id] == id && !borrowed[id] {
+                t.add(
+                    Part::Activations,
+                    when,
+                    cfg.bytes_of(a.blobs[id].count, Elem::Dtype)?,
+                )?;
+            }
+        }
+    }
+
+    // Parameters: data from the fillers at set-up; shared ones are the owner's (net.cpp
+    // ShareWeights). In TRAIN every owned parameter gets a diff (ClearParamDiffs) and solver
+    // state, lr_mult 0 and BatchNorm statistics included.
+    for l in &a.layers {
+        let shared_by_name = shared_layer_names.contains(l.name.as_str());
+        for p in &l.params {
+            meta = add(meta, shape_bytes(p.shape.len())?)?;
+            if p.owner.is_some() {
+                continue;
+            }
+            let size = cfg.bytes_of(p.count, Elem::Dtype)?;
+            t.add(Part::Params, When::Init, size)?;
+            if shared_by_name {
+                t.shareable_params = add(t.shareable_params, size)?;
+            }
+            if let Some(tc) = cfg.train {
+                t.add(Part::ParamDiffs, When::Backward, size)?;
+                let (copies, blobs) = solver_state(tc, cfg.device, p.decay_mult);
+                t.add(Part::SolverState, When::Update, bytes(size, copies)?)?;
+                meta = add(meta, bytes(shape_bytes(p.shape.len())?, blobs)?)?;
+            }
+        }
+    }
+
+    // Layer-internal buffers, and what each layer's backward touches.
+    let mut diff = vec![None::<When>; n];
+    let mut mark = |root: usize, when: When| {
+        if diff[root].is_none() {
+            diff[root] = Some(when);
+        }
+    };
+    let mut grads = Vec::with_capacity(a.layers.len());
+    for (li, l) in a.layers.iter().enumerate() {
+        let m = buffers::layer_mem(l, a, cfg)?;
+        if !m.modeled {
+            t.unmodeled.insert(l.ty.clone());
+        }
+        meta = add(meta, m.meta)?;
+        for b in &m.bufs {
+            t.add(b.part, b.when, b.bytes)?;
+            t.buffers.push(BufferUse {
+                layer: li,
+                name: b.name,
+                when: b.when,
+                part: b.part,
+                bytes: b.bytes,
+            });
+        }
+        for (j, &id) in l.top_ids.iter().enumerate() {
+            if l.loss_weights.get(j).is_some_and(|&w| w != 0.0) && !param_diff[diff_root[id]] {
+                mark(diff_root[id], When::Init);
+            }
+        }
+        for (k, &w) in m.grad.forward_writes.iter().enumerate() {
+            if w {
+                mark(diff_root[l.bottom_ids[k]], When::Forward);
+            }
+        }
+        grads.push(m.grad);
+    }
+    if train {
+        for (l, g) in a.layers.iter().zip(&grads).rev() {
+            if !l.need_backward {
+                continue;
+            }
+            if g.reads_tops {
+                for &id in &l.top_ids {
+                    if !param_diff[diff_root[id]] {
+                        mark(diff_root[id], When::Backward);
+                    }
+                }
+            }
+            for (k, &w) in g.writes.iter().enumerate() {
+                let id = l.bottom_ids[k];
+                if w && !param_diff[diff_root[id]] {
+                    mark(diff_root[id], When::Backward);
+                }
+            }
+        }
+    }
+    t.diffs = diff.iter().map(Option::is_some).collect();
+    for (id, when) in diff.iter().enumerate() {
+        if let Some(when) = *when {
+            t.add(
+                Part::ActivationDiffs,
+                when,
+                cfg.bytes_of(a.blobs[id].count, Elem::Dtype)?,
+            )?;
+        }
+    }
+
+    if host_meta {
+        t.add(Part::ShapeMetadata, When::Init, meta)?;
+    }
+    Ok(t)
+}
+
+/// Solver state per learnable parameter: (copies of the parameter allocated, Blobs created).
+///
+/// solvers/sgd_solver.cpp PreSolve creates history_, update_ and temp_ for every parameter;
+/// adam_solver.cpp and adadelta_solver.cpp add a second history set. Which of them are ever
+/// touched depends on the device: the CPU `ComputeUpdateValue`s use update_/temp_ as scratch,
+/// the GPU ones are fused kernels over the histories only. L1 regularization
+/// (`SGDSolver::Regularize`) writes temp_ for a parameter with a nonzero local decay.
+pub(crate) fn solver_state(tc: TrainCfg, device: Device, decay_mult: f32) -> (u64, u64) {
+    let blobs = match tc.solver {
+        CaffeSolver::Adam | CaffeSolver::AdaDelta => 4,
+        _ => 3,
+    };
+    let (copies, has_temp) = match (device, tc.solver) {
+        (Device::Cpu, CaffeSolver::Sgd) => (1, false),
+        (Device::Cpu, CaffeSolver::Nesterov | CaffeSolver::AdaGrad | CaffeSolver::RmsProp) => {
+            (2, false)
+        }
+        (Device::Cpu, CaffeSolver::AdaDelta) => (4, true),
+        (Device::Cpu, CaffeSolver::Adam) => (3, true),
+        (Device::Gpu, CaffeSolver::AdaDelta | CaffeSolver::Adam) => (2, false),
+        (Device::Gpu, _) => (1, false),
+    };
+    let l1 = tc.l1_decay * decay_mult != 0.0;
+    (copies + u64::from(l1 && !has_temp), blobs)
+}
