@@ -4,6 +4,7 @@
 //! part in the backward pass.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::graph::Node;
@@ -28,7 +29,8 @@ pub struct ParamInfo {
 /// One layer of the built net, with everything the report and the memory models need.
 #[derive(Debug, Clone)]
 pub struct LayerInfo {
-    pub lp: LayerParameter,
+    /// The layer as built (shared with the graph's node and the other walks of the net).
+    pub lp: Rc<LayerParameter>,
     pub name: String,
     pub ty: String,
     pub bottoms: Vec<String>,
@@ -144,12 +146,12 @@ pub fn walk(
         // never a net output (net.cpp appends it without registering its name).
         let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
         if auto_top {
-            lp.top.push("(automatic)".to_string());
+            Rc::make_mut(&mut lp).top.push("(automatic)".to_string());
         }
         // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients
         // reach the location and confidence predictions, never the priors or the labels.
         if lp.r#type() == "MultiBoxLoss" && lp.propagate_down.is_empty() && lp.bottom.len() == 4 {
-            lp.propagate_down = vec![true, true, false, false];
+            Rc::make_mut(&mut lp).propagate_down = vec![true, true, false, false];
         }
         let li = layers.len();
         let name = lp.name().to_string();
@@ -401,7 +403,8 @@ pub fn walk(
         });
     }
 
-    backward_analysis(&mut layers, &mut blobs, opts.force_backward);
+    backward_analysis(file, &mut layers, &mut blobs, opts.force_backward)?;
+    check_totals(file, &layers)?;
     let mut outputs: Vec<usize> = available.into_iter().collect();
     outputs.sort_by(|&a, &b| blobs[a].name.cmp(&blobs[b].name));
     Ok(Analysis {
@@ -448,7 +451,12 @@ fn pass_through(
 /// it contributes to a loss and some top's gradient is wanted; then force_backward; then the
 /// backward MACs that follow (SPEC §2: the weight gradient and the bottom gradient each cost
 /// the forward MACs again).
-fn backward_analysis(layers: &mut [LayerInfo], blobs: &mut [BlobInfo], force_backward: bool) {
+fn backward_analysis(
+    file: &str,
+    layers: &mut [LayerInfo],
+    blobs: &mut [BlobInfo],
+    force_backward: bool,
+) -> Result<()> {
     let mut under_loss = vec![false; blobs.len()];
     let mut skip_backp = vec![false; blobs.len()];
     for l in layers.iter_mut().rev() {
@@ -500,6 +508,39 @@ fn backward_analysis(layers: &mut [LayerInfo], blobs: &mut [BlobInfo], force_bac
         let weights = l.params.iter().any(|p| p.learns) || force_backward && !l.params.is_empty();
         let data = l.bottom_need_backward.iter().any(|&b| b);
         let times = u64::from(weights) + u64::from(data);
-        l.backward_macs = l.macs.saturating_mul(times);
+        l.backward_macs = l
+            .macs
+            .checked_mul(times)
+            .ok_or_else(|| too_many(file, l, "backward MACs"))?;
     }
+    Ok(())
+}
+
+/// The report's totals are 64-bit counts: a net whose sums would not fit is refused with the
+/// layer where they overflow, never reported with a wrapped or clamped figure.
+fn check_totals(file: &str, layers: &[LayerInfo]) -> Result<()> {
+    let (mut macs, mut flops, mut backward) = (0u64, 0u64, 0u64);
+    for l in layers {
+        macs = macs
+            .checked_add(l.macs)
+            .ok_or_else(|| too_many(file, l, "forward MACs"))?;
+        flops = flops
+            .checked_add(l.flops)
+            .ok_or_else(|| too_many(file, l, "FLOPs"))?;
+        backward = backward
+            .checked_add(l.backward_macs)
+            .ok_or_else(|| too_many(file, l, "backward MACs"))?;
+    }
+    Ok(())
+}
+
+fn too_many(file: &str, l: &LayerInfo, what: &str) -> Error {
+    Error::invalid(
+        file,
+        Some(l.pos),
+        format!(
+            "the net's {what} overflow 64 bits at layer '{}': more than caffe-mem can count",
+            l.name
+        ),
+    )
 }

@@ -2,7 +2,7 @@
 //! and the diagnostics.
 
 use std::collections::HashMap;
-use std::io::BufRead as _;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
@@ -11,6 +11,7 @@ use crate::format::{self, diagnostic::Diagnostic, ColorWhen, Format, GroupBy, St
 use crate::layers::{Phase, PoolingRule, Shape};
 use crate::memory::{self, Device, Dtype, Engine, Optimizer};
 use crate::pipeline::{self, Options};
+use crate::report::Report;
 
 const USAGE: &str = "caffe-mem [OPTIONS] <NET>\n       caffe-mem diff [OPTIONS] <A> <B>";
 
@@ -212,28 +213,69 @@ pub fn main() -> i32 {
     };
     args.color.apply();
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
-    let text = match (&args.command, &args.net) {
-        (None, Some(net)) => report(&args, net)
-            .and_then(|r| format::render(&r, format, args.group_by, Style::for_stdout())),
+    let out = match (&args.command, &args.net) {
+        (None, Some(net)) => report(&args, net).and_then(|r| {
+            if format == Format::Json && args.group_by.is_none() {
+                Ok(Output::Json(r))
+            } else {
+                format::render(&r, format, args.group_by, Style::for_stdout()).map(Output::Text)
+            }
+        }),
         (Some(Command::Diff { a, b }), None) => report(&args, a).and_then(|ra| {
             let rb = report(&args, b)?;
             format::diff::render(&ra, &rb, format, args.group_by, Style::for_stdout())
+                .map(Output::Text)
         }),
         _ => Err(Error::usage("give one net, or `diff A B`, not both")),
     };
-    let text = match text {
-        Ok(t) => t,
+    let out = match out {
+        Ok(o) => o,
         Err(e) => {
             print_error(&e);
             return e.exit_code();
         }
     };
-    match format::print(&text) {
+    let written = match &out {
+        Output::Text(text) => format::print(text),
+        Output::Json(r) => print_json(r),
+    };
+    // The process ends here: freeing a large report allocation by allocation would take longer
+    // than the OS takes to reclaim it all at exit.
+    std::mem::forget(out);
+    match written {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("caffe-mem: error: cannot write the report: {e}");
             2
         }
+    }
+}
+
+/// What goes to stdout: rendered text, or the report itself, streamed as JSON.
+enum Output {
+    Text(String),
+    Json(Report),
+}
+
+/// The JSON report, streamed to stdout through a buffer: on a 100k-layer net it is some 90 MB,
+/// never held as one string. Compact in a pipe or a file, where tools read it (`jq .` indents
+/// it); indented on a terminal, where people do. A closed pipe is the reader's choice.
+fn print_json(report: &Report) -> std::io::Result<()> {
+    let stdout = std::io::stdout();
+    let pretty = stdout.is_terminal();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let json = if pretty {
+        serde_json::to_writer_pretty(&mut out, report)
+    } else {
+        serde_json::to_writer(&mut out, report)
+    };
+    let written = json
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 
@@ -245,7 +287,7 @@ fn parse_args() -> Result<Args, clap::Error> {
 }
 
 /// The report of the net at `path`; its warnings go to stderr.
-fn report(args: &Args, path: &str) -> Result<crate::report::Report, Error> {
+fn report(args: &Args, path: &str) -> Result<Report, Error> {
     let analyzed = pipeline::analyze(&args.options(path))?;
     let color = format::colored(&std::io::stderr());
     eprint!(

@@ -2,6 +2,7 @@
 //! wherever one top feeds several consumers (src/caffe/util/insert_splits.cpp).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::proto::LayerParameter;
@@ -10,7 +11,9 @@ use crate::textformat::Pos;
 /// One layer of the built net.
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub lp: LayerParameter,
+    /// Shared, not copied, with the walks that follow: a LayerParameter is some 800 bytes
+    /// before its contents, and the net is walked twice (at its batch and one sample more).
+    pub lp: Rc<LayerParameter>,
     /// Where the layer starts in the file; an inserted Split has its producer's position.
     pub pos: Pos,
     /// A Split layer that Caffe added, not one written in the file.
@@ -29,6 +32,28 @@ fn split_blob_name(layer: &str, blob: &str, top: usize, k: usize) -> String {
     format!("{blob}_{layer}_{top}_split_{k}")
 }
 
+/// Longest layer name accepted. Caffe names each Split it inserts, and each Split top, after the
+/// producing layer, once per consumer: a long name would be copied as many times, so a small
+/// file could take gigabytes. Real names are tens of bytes.
+pub const MAX_LAYER_NAME: usize = 1024;
+
+fn check_name_length(file: &str, lp: &LayerParameter, pos: Pos) -> Result<()> {
+    let name = lp.name();
+    if name.len() <= MAX_LAYER_NAME {
+        return Ok(());
+    }
+    let start: String = name.chars().take(40).collect();
+    Err(Error::invalid(
+        file,
+        Some(pos),
+        format!(
+            "layer '{start}...' has a name of {} bytes, over caffe-mem's limit of {MAX_LAYER_NAME}",
+            name.len()
+        ),
+    )
+    .with_hint("Caffe copies a layer's name into the name of every Split top it inserts after it"))
+}
+
 /// Rewires bottoms to Split tops and inserts the Split layers, exactly as Caffe's InsertSplits:
 /// a top is split when it has more than one consumer, an explicit non-zero `loss_weight`
 /// counting as a consumer. A bottom no earlier layer produced is refused here, as there.
@@ -44,6 +69,7 @@ pub fn insert_splits(
     let mut loss_weight: HashMap<TopIdx, f32> = HashMap::new();
 
     for (i, lp) in layers.iter().enumerate() {
+        check_name_length(file, lp, positions[i])?;
         let mut srcs = Vec::with_capacity(lp.bottom.len());
         for (j, b) in lp.bottom.iter().enumerate() {
             let Some(&t) = last_top.get(b.as_str()) else {
@@ -117,12 +143,12 @@ pub fn insert_splits(
             }
         }
         out.push(Node {
-            lp,
+            lp: Rc::new(lp),
             pos,
             inserted: false,
         });
         out.extend(splits.into_iter().map(|lp| Node {
-            lp,
+            lp: Rc::new(lp),
             pos,
             inserted: true,
         }));

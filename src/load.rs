@@ -1,6 +1,7 @@
 //! From a path (or stdin) to Caffe's `NetParameter`: reading the bytes once, refusing binary
 //! files, telling a solver from a net and following a solver to its net.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use prost::Message as _;
@@ -43,27 +44,66 @@ pub struct SolverFile {
     pub solver: SolverParameter,
 }
 
-/// Reads a whole input. `-` is stdin.
+/// How much of the start of a file `looks_binary` looks at.
+const HEAD: usize = 8192;
+
+/// Reads a whole input, once, into one buffer. `-` is stdin. A binary file (a caffemodel given
+/// by mistake is often hundreds of megabytes) is recognised from its first 8 KiB and read no
+/// further.
 pub fn read_source(path: &str) -> Result<(String, Vec<u8>)> {
-    if path == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| Error::Io {
-            path: PathBuf::from("<stdin>"),
+    let (file, read) = if path == "-" {
+        ("<stdin>", read_text(std::io::stdin().lock(), 0))
+    } else {
+        let opened = std::fs::File::open(path).and_then(|f| {
+            let size = f.metadata()?.len();
+            read_text(f, usize::try_from(size).unwrap_or(0))
+        });
+        (path, opened)
+    };
+    match read {
+        Ok(Some(bytes)) => Ok((file.to_string(), bytes)),
+        Ok(None) => Err(binary_error(file)),
+        Err(e) => Err(Error::Io {
+            path: PathBuf::from(file),
             source: e,
-        })?;
-        return Ok(("<stdin>".to_string(), buf));
+        }),
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: PathBuf::from(path),
-        source: e,
-    })?;
-    Ok((path.to_string(), bytes))
+}
+
+/// The bytes of `r`, or `None` when its head looks binary. `size` is the expected length, so a
+/// large file is read into a buffer of its size rather than one grown by doubling.
+fn read_text(mut r: impl Read, size: usize) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::with_capacity(size.min(HEAD));
+    (&mut r).take(HEAD as u64).read_to_end(&mut buf)?;
+    if looks_binary(&buf) {
+        return Ok(None);
+    }
+    buf.try_reserve_exact(size.saturating_sub(buf.len()))
+        .map_err(|_| {
+            let msg = format!("its {size} bytes do not fit in memory");
+            std::io::Error::new(std::io::ErrorKind::OutOfMemory, msg)
+        })?;
+    r.read_to_end(&mut buf)?;
+    Ok(Some(buf))
+}
+
+fn binary_error(file: &str) -> Error {
+    Error::Parse {
+        file: file.to_string(),
+        pos: Pos { line: 1, col: 1 },
+        message: "this looks like a binary file, not a text prototxt".to_string(),
+        hint: Some(
+            "caffe-mem reads the text net definition (deploy.prototxt, train_val.prototxt \
+             or solver.prototxt), not trained weights (.caffemodel)"
+                .to_string(),
+        ),
+    }
 }
 
 /// A caffemodel, an image or an archive has NUL bytes or many control bytes near its start;
 /// a prototxt has neither.
 pub fn looks_binary(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(8192)];
+    let head = &bytes[..bytes.len().min(HEAD)];
     if head.contains(&0) {
         return true;
     }
@@ -110,6 +150,8 @@ pub fn load_bytes(
         let net = decode_net(&file, parsed, opts, warnings)?;
         return Ok(net);
     }
+    // Read as a net, a solver is of no use: free that wire copy before reading it again.
+    drop(parsed);
     let parsed = parse_text(&file, bytes, MSG_SOLVERPARAMETER)?;
     report_unknown(&file, &parsed, opts, warnings)?;
     let solver =
@@ -121,16 +163,7 @@ pub fn load_bytes(
 
 fn parse_text(file: &str, bytes: &[u8], root: usize) -> Result<textformat::Parsed> {
     if looks_binary(bytes) {
-        return Err(Error::Parse {
-            file: file.to_string(),
-            pos: Pos { line: 1, col: 1 },
-            message: "this looks like a binary file, not a text prototxt".to_string(),
-            hint: Some(
-                "caffe-mem reads the text net definition (deploy.prototxt, train_val.prototxt \
-                 or solver.prototxt), not trained weights (.caffemodel)"
-                    .to_string(),
-            ),
-        });
+        return Err(binary_error(file));
     }
     textformat::parse(bytes, root).map_err(|e| Error::Parse {
         file: file.to_string(),

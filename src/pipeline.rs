@@ -223,7 +223,7 @@ fn test_net_file(solver_file: &str, target: &str) -> Result<(String, NetParamete
 /// The JSON report of an analysis.
 pub fn report(a: Analyzed) -> Report {
     let elem_bytes = a.memory.settings.dtype.activation_bytes();
-    let (inputs, layers, blobs, totals) = report::describe(&a.analysis, elem_bytes);
+    let (inputs, layers, blobs, totals) = report::describe(a.analysis, elem_bytes);
     let batch = inputs.first().and_then(|i| i.shape.first().copied());
     Report {
         schema_version: SCHEMA_VERSION,

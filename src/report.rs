@@ -124,14 +124,21 @@ pub struct Totals {
     pub activation_bytes: u64,
 }
 
-/// Builds the per-layer, per-blob and total parts of the report from the walk.
+/// Builds the per-layer, per-blob and total parts of the report from the walk. The walk is
+/// consumed: names, shapes and notes move into the report rather than being copied, so a large
+/// net is not held twice.
 pub fn describe(
-    a: &Analysis,
+    a: Analysis,
     activation_elem_bytes: u64,
 ) -> (Vec<Input>, Vec<Layer>, Vec<Blob>, Totals) {
+    let Analysis {
+        layers: walked,
+        blobs: walked_blobs,
+        ..
+    } = a;
     let mut totals = Totals::default();
-    let mut layers = Vec::with_capacity(a.layers.len());
-    for l in &a.layers {
+    let mut layers: Vec<Layer> = Vec::with_capacity(walked.len());
+    for l in walked {
         let params: Vec<Param> = l
             .params
             .iter()
@@ -141,7 +148,8 @@ pub fn describe(
                 lr_mult: p.lr_mult,
                 decay_mult: p.decay_mult,
                 learns: p.learns,
-                shared_from: p.owner.map(|(ol, _)| a.layers[ol].name.clone()),
+                // The owner is an earlier layer, already described.
+                shared_from: p.owner.map(|(ol, _)| layers[ol].name.clone()),
             })
             .collect();
         let param_count: u64 = l.owned_params().map(|p| p.count).sum();
@@ -155,7 +163,7 @@ pub fn describe(
                 .iter()
                 .zip(&l.top_in_place)
                 .filter(|(_, &in_place)| !in_place)
-                .map(|(&id, _)| a.blobs[id].count.saturating_mul(activation_elem_bytes))
+                .map(|(&id, _)| walked_blobs[id].count.saturating_mul(activation_elem_bytes))
                 .sum()
         };
         totals.params += param_count;
@@ -164,15 +172,16 @@ pub fn describe(
         totals.flops = totals.flops.saturating_add(l.flops);
         totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
         totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
+        let in_place = l.in_place();
         layers.push(Layer {
-            name: l.name.clone(),
-            ty: l.ty.clone(),
-            bottoms: l.bottoms.clone(),
-            tops: l.tops.clone(),
-            in_place: l.in_place(),
+            name: l.name,
+            ty: l.ty,
+            bottoms: l.bottoms,
+            tops: l.tops,
+            in_place,
             inserted: l.inserted,
             line: l.pos.line,
-            output_shapes: l.output_shapes.clone(),
+            output_shapes: l.output_shapes,
             params,
             param_count,
             macs: l.macs,
@@ -180,32 +189,30 @@ pub fn describe(
             backward_macs: l.backward_macs,
             need_backward: l.need_backward,
             activation_bytes,
-            notes: l.notes.clone(),
+            notes: l.notes,
         });
     }
-    let blobs = a
-        .blobs
-        .iter()
-        .map(|b| Blob {
-            name: b.name.clone(),
-            shape: b.shape.clone(),
-            bytes: b.count.saturating_mul(activation_elem_bytes),
-            producer: a.layers[b.producer].name.clone(),
-            consumers: b
-                .consumers
-                .iter()
-                .map(|&c| a.layers[c].name.clone())
-                .collect(),
-        })
-        .collect();
-    let inputs = a
-        .blobs
+    let inputs = walked_blobs
         .iter()
         .filter(|b| b.is_input)
         .map(|b| Input {
             name: b.name.clone(),
             shape: b.shape.clone(),
-            layer: a.layers[b.producer].name.clone(),
+            layer: layers[b.producer].name.clone(),
+        })
+        .collect();
+    let blobs = walked_blobs
+        .into_iter()
+        .map(|b| Blob {
+            producer: layers[b.producer].name.clone(),
+            consumers: b
+                .consumers
+                .iter()
+                .map(|&c| layers[c].name.clone())
+                .collect(),
+            bytes: b.count.saturating_mul(activation_elem_bytes),
+            name: b.name,
+            shape: b.shape,
         })
         .collect();
     (inputs, layers, blobs, totals)

@@ -11,8 +11,17 @@ fn a_solver_leads_to_its_training_net() {
     };
     let a = pipeline::analyze(&opts).unwrap();
     assert_eq!(a.net.state.phase, Phase::Train);
-    assert!(a.net.file.ends_with("testdata/phases.prototxt"), "{}", a.net.file);
-    assert!(a.net.solver.as_deref().unwrap().ends_with("solver.prototxt"));
+    assert!(
+        a.net.file.ends_with("testdata/phases.prototxt"),
+        "{}",
+        a.net.file
+    );
+    assert!(a
+        .net
+        .solver
+        .as_deref()
+        .unwrap()
+        .ends_with("solver.prototxt"));
     // TRAIN keeps the TRAIN data layer (batch 8) and the loss; ip_deep needs a stage.
     let names: Vec<&str> = a.analysis.layers.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["train_data", "ip", "loss"]);
@@ -24,13 +33,23 @@ fn a_missing_net_is_a_usage_error_with_a_hint() {
     let dir = std::env::temp_dir().join("caffe-mem-solver-test");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("solver.prototxt");
-    std::fs::write(&path, "train_net: \"nowhere/train.prototxt\"\nbase_lr: 0.1\n").unwrap();
+    std::fs::write(
+        &path,
+        "train_net: \"nowhere/train.prototxt\"\nbase_lr: 0.1\n",
+    )
+    .unwrap();
     let opts = Options {
         path: path.to_string_lossy().into_owned(),
         ..Default::default()
     };
-    let e = pipeline::analyze(&opts).err().expect("the net does not exist");
+    let e = pipeline::analyze(&opts)
+        .err()
+        .expect("the net does not exist");
     assert_eq!(e.exit_code(), 2);
-    assert!(e.to_string().contains("'nowhere/train.prototxt' was not found"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("'nowhere/train.prototxt' was not found"),
+        "{e}"
+    );
     assert!(e.hint().unwrap().contains("solver's folder"));
 }

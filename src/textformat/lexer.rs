@@ -61,7 +61,8 @@ impl<'a> Lexer<'a> {
     fn pos(&self) -> Pos {
         Pos {
             line: self.line,
-            col: (self.at - self.line_start) as u32 + 1,
+            // Saturating: a line or a file over 4 GiB must not wrap a position.
+            col: u32::try_from(self.at - self.line_start + 1).unwrap_or(u32::MAX),
         }
     }
 
@@ -86,7 +87,7 @@ impl<'a> Lexer<'a> {
             match self.src[self.at] {
                 b'\n' => {
                     self.at += 1;
-                    self.line += 1;
+                    self.line = self.line.saturating_add(1);
                     self.line_start = self.at;
                 }
                 b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.at += 1,
@@ -151,9 +152,12 @@ impl<'a> Lexer<'a> {
                 Tok::Ident(&self.src[start..self.at])
             }
             _ => {
-                let shown = std::str::from_utf8(&self.src[start..])
-                    .ok()
-                    .and_then(|s| s.chars().next())
+                // Only the character here is decoded, not the rest of the input.
+                let shown = self.src[start..]
+                    .utf8_chunks()
+                    .next()
+                    .and_then(|chunk| chunk.valid().chars().next())
+                    .filter(|ch| !ch.is_control())
                     .map(|ch| format!("'{ch}'"))
                     .unwrap_or_else(|| format!("byte 0x{c:02x}"));
                 return Err(TextError::new(pos, format!("unexpected character {shown}")));

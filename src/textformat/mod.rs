@@ -104,6 +104,10 @@ pub struct Parsed {
 /// own reader stops at 100.
 pub const MAX_DEPTH: usize = 64;
 
+/// Strings longer than this are refused: Caffe's are names, paths and small Python-layer
+/// configurations, none near it; a longer one is a broken or generated file.
+pub const MAX_STRING: usize = 1 << 20;
+
 /// Reads `src` as the text form of `MESSAGES[root]`.
 pub fn parse(src: &[u8], root: usize) -> Result<Parsed, TextError> {
     let mut p = Parser {
@@ -357,6 +361,16 @@ impl<'a> Parser<'a> {
             while let (Tok::Str(more), mpos) = self.lex.peek()? {
                 self.lex.next()?;
                 value::unescape(more, mpos, &mut buf)?;
+            }
+            if buf.len() > MAX_STRING {
+                return Err(TextError::new(
+                    pos,
+                    format!(
+                        "string of {} bytes for field '{}' is over the limit of {MAX_STRING} bytes",
+                        buf.len(),
+                        f.name
+                    ),
+                ));
             }
             if f.kind == Kind::String && std::str::from_utf8(&buf).is_err() {
                 return Err(TextError::new(pos, "string is not valid UTF-8"));

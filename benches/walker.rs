@@ -1,0 +1,89 @@
+//! After reading: building the net (upgrade, phase filter, Split insertion), the walk that
+//! infers shapes and costs, the whole analysis (both walks and the memory models), and the
+//! report with its JSON. `cargo bench --bench walker [-- FILTER]`.
+
+mod common;
+
+use std::collections::HashMap;
+
+use caffe_mem::analysis::{self, WalkOptions};
+use caffe_mem::filter::{self, State};
+use caffe_mem::graph;
+use caffe_mem::layers::{Ctx, Phase, PoolingRule};
+use caffe_mem::load::{self, ReadOptions};
+use caffe_mem::pipeline::{self, Options};
+use caffe_mem::upgrade;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+
+fn walker(c: &mut Criterion) {
+    let given = HashMap::new();
+    let walk = WalkOptions {
+        ctx: Ctx {
+            phase: Phase::Test,
+            given: &given,
+            pooling: PoolingRule::Caffe,
+        },
+        batch: None,
+        strict: false,
+        force_backward: false,
+    };
+    let state = State {
+        phase: Phase::Test,
+        stages: Vec::new(),
+        level: 0,
+    };
+    let opts = Options::default();
+    for net in common::nets() {
+        let file = net.name.clone();
+        let loaded = load::load_bytes(
+            file.clone(),
+            &net.text,
+            ReadOptions::default(),
+            &mut Vec::new(),
+        )
+        .expect("loads");
+        let build = |mut n: caffe_mem::proto::NetParameter| {
+            let (_, positions) = upgrade::upgrade(&file, &mut n, &loaded.root_fields)?;
+            let layers = std::mem::take(&mut n.layer);
+            let (layers, positions) = filter::filter(&file, layers, positions, &state)?;
+            graph::insert_splits(&file, layers, positions)
+        };
+        let nodes = build(loaded.net.clone()).expect("builds");
+
+        let mut group = c.benchmark_group(format!("walker/{}", net.name));
+        group.sample_size(common::sample_size(&net));
+        group.throughput(Throughput::Elements(nodes.len() as u64));
+        group.bench_function("build", |b| {
+            b.iter_batched(
+                || loaded.net.clone(),
+                |n| build(n).expect("builds"),
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_function("walk", |b| {
+            b.iter_batched(
+                || nodes.clone(),
+                |nodes| analysis::walk(&file, nodes, &walk, &mut Vec::new()).expect("walks"),
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_function("analyze", |b| {
+            b.iter(|| pipeline::analyze_bytes(&opts, file.clone(), &net.text).expect("analyzes"))
+        });
+        group.bench_function("report+json", |b| {
+            b.iter_batched(
+                || pipeline::analyze_bytes(&opts, file.clone(), &net.text).expect("analyzes"),
+                |a| {
+                    let report = pipeline::report(a);
+                    serde_json::to_writer(std::io::sink(), &report).expect("serializes");
+                    report
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, walker);
+criterion_main!(benches);

@@ -1,0 +1,91 @@
+//! The whole analysis: reader, upgrade, filter, Split insertion, the walk with every layer rule,
+//! the memory models, and the report in every output format. Any input either fails with an
+//! error whose exit code is 1, 2 or 3, or yields a report whose totals are the sums of their
+//! parts. A net that builds in TEST is built again in TRAIN with `--batch 3`, which takes the
+//! other branches of the walk and of the memory models (backward pass, solver state), and the
+//! two reports are diffed.
+
+#![no_main]
+
+use caffe_mem::format::{self, Format, Style};
+use caffe_mem::layers::Phase;
+use caffe_mem::pipeline::{analyze_bytes, report, Options};
+use caffe_mem::report::Report;
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("{v} is not a u64"))
+}
+
+/// fixed + batch x per_sample, or `None` when it does not fit 64 bits.
+fn line(fixed: u64, per_sample: u64, batch: u64) -> Option<u64> {
+    per_sample.checked_mul(batch)?.checked_add(fixed)
+}
+
+/// Each memory figure is fixed + batch x per_sample = total (a net without a batch axis has
+/// per_sample 0), and each model's whole is the sum of its parts.
+fn check_memory(memory: &Value) {
+    let batch = memory["batch"].as_u64().unwrap_or(0);
+    for model in ["caffe", "ideal"] {
+        let m = &memory[model];
+        let mut sum = Some([0u64; 3]);
+        for part in m["parts"].as_object().expect("parts").values() {
+            let f = [u(&part["fixed"]), u(&part["per_sample"]), u(&part["total"])];
+            assert_eq!(line(f[0], f[1], batch), Some(f[2]), "{model}: {part}");
+            sum = sum.and_then(|s| {
+                Some([
+                    s[0].checked_add(f[0])?,
+                    s[1].checked_add(f[1])?,
+                    s[2].checked_add(f[2])?,
+                ])
+            });
+        }
+        let whole = [u(&m["fixed"]), u(&m["per_sample"]), u(&m["total"])];
+        assert_eq!(
+            Some(whole),
+            sum,
+            "{model}: the total is not the sum of its parts"
+        );
+    }
+}
+
+/// Analyses `data` into a report, checked and rendered in every format.
+fn run(opts: &Options, data: &[u8]) -> Option<Report> {
+    let a = match analyze_bytes(opts, "fuzz.prototxt".to_string(), data) {
+        Err(e) => {
+            assert!((1..=3).contains(&e.exit_code()), "{e}");
+            return None;
+        }
+        Ok(a) => a,
+    };
+    let r = report(a);
+    let macs = r.layers.iter().try_fold(0u64, |t, l| t.checked_add(l.macs));
+    assert_eq!(
+        Some(r.totals.macs),
+        macs,
+        "total MACs are not the layers' sum"
+    );
+    let json = serde_json::to_value(&r).expect("the report serialises");
+    check_memory(&json["memory"]);
+    for f in [Format::Table, Format::Markdown, Format::Csv, Format::Dot] {
+        let _ = format::render(&r, f, None, Style::default());
+    }
+    Some(r)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(test) = run(&Options::default(), data) else {
+        return;
+    };
+    let train = Options {
+        phase: Some(Phase::Train),
+        batch: Some(3),
+        ..Options::default()
+    };
+    if let Some(train) = run(&train, data) {
+        for f in [Format::Json, Format::Table, Format::Csv] {
+            let _ = format::diff::render(&test, &train, f, None, Style::default());
+        }
+    }
+});

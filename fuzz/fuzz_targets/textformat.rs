@@ -1,0 +1,44 @@
+//! The text-format reader alone. Any input either fails with a positioned error or yields wire
+//! bytes that prost decodes. Like `load`, a text whose root has unknown fields is also read as
+//! a solver and as a label map.
+
+#![no_main]
+
+use caffe_mem::proto::{LabelMap, NetParameter, SolverParameter};
+use caffe_mem::textformat::{
+    parse, Parsed, Pos, MSG_LABELMAP, MSG_NETPARAMETER, MSG_SOLVERPARAMETER,
+};
+use libfuzzer_sys::fuzz_target;
+use prost::Message;
+
+fn valid(pos: Pos) -> bool {
+    pos.line >= 1 && pos.col >= 1
+}
+
+/// Reads `data` as `MESSAGES[root]` and checks the result decodes as `M`.
+fn read<M: Message + Default>(data: &[u8], root: usize) -> Option<Parsed> {
+    match parse(data, root) {
+        Err(e) => {
+            assert!(valid(e.pos), "error at {:?}: {}", e.pos, e.message);
+            None
+        }
+        Ok(p) => {
+            assert!(p.root_fields.iter().all(|&(_, pos)| valid(pos)));
+            assert!(p.unknown.iter().all(|u| valid(u.pos)));
+            if let Err(e) = M::decode(p.wire.as_slice()) {
+                panic!("the reader's wire bytes do not decode: {e}");
+            }
+            Some(p)
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(net) = read::<NetParameter>(data, MSG_NETPARAMETER) else {
+        return;
+    };
+    if !net.unknown_root_names.is_empty() {
+        read::<SolverParameter>(data, MSG_SOLVERPARAMETER);
+        read::<LabelMap>(data, MSG_LABELMAP);
+    }
+});
