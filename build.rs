@@ -16,6 +16,7 @@ fn main() {
     let proto = "proto/caffe.proto";
     println!("cargo:rerun-if-changed={proto}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/textformat/hash.rs");
 
     let parsed = protobuf_parse::Parser::new()
         .pure()
@@ -127,7 +128,7 @@ fn descriptor_table(fds: &prost_types::FileDescriptorSet) -> String {
             name.trim_start_matches('.')
         )
         .unwrap();
-        for f in fields {
+        for f in &fields {
             let target = match f.r#type() {
                 prost_types::field_descriptor_proto::Type::Message => {
                     msg_index(f.type_name()).expect("message type") as u32

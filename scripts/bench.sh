@@ -53,14 +53,22 @@ peak_kib() {
   done | sort -n | sed -n 2p
 }
 
+# hyperfine, quiet unless a command fails (its message then explains why).
+timed() {
+  if ! hyperfine --style none "$@" >/dev/null 2>"$results/hyperfine.err"; then
+    cat "$results/hyperfine.err" >&2
+    exit 1
+  fi
+}
+
 # protoc's start-up: the schema read and an empty message parsed.
-hyperfine --style none --warmup 3 --runs "$((runs * 3))" --export-json "$results/startup.json" \
-  "$protoc_cmd < /dev/null > /dev/null" >/dev/null
+timed --warmup 3 --runs "$((runs * 3))" --export-json "$results/startup.json" \
+  "$protoc_cmd < /dev/null > /dev/null"
 
 i=0
 for net in "${nets[@]}"; do
-  hyperfine --style none --warmup 1 --runs "$runs" --export-json "$results/$i.json" \
-    "$bin $net > /dev/null" "$protoc_cmd < $net > /dev/null" >/dev/null
+  timed --warmup 1 --runs "$runs" --export-json "$results/$i.json" \
+    "$bin $net > /dev/null" "$protoc_cmd < $net > /dev/null"
   echo "$net $(wc -c <"$net") $(peak_kib "$bin $net") $(peak_kib "$protoc_cmd < $net")" \
     >"$results/$i.meta"
   i=$((i + 1))

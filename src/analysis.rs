@@ -3,7 +3,7 @@
 //! shared by name, and the need_backward analysis that decides which layers and blobs take
 //! part in the backward pass.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::{Error, Result};
@@ -130,18 +130,17 @@ pub fn walk(
     warnings: &mut Vec<Warning>,
 ) -> Result<Analysis> {
     let mut blobs: Vec<BlobInfo> = Vec::new();
-    let mut blob_index: HashMap<String, usize> = HashMap::with_capacity(nodes.len() * 2);
-    // Blobs produced and not yet consumed: Caffe's available_blobs, whose leftovers are outputs.
-    let mut available: HashSet<usize> = HashSet::new();
+    // Names borrowed from the nodes, which outlive the walk.
+    let mut blob_index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len() * 2);
+    // Per blob: produced and not yet consumed (Caffe's available_blobs, whose leftovers are
+    // the net's outputs).
+    let mut available: Vec<bool> = Vec::with_capacity(nodes.len() * 2);
     let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
     let mut param_names: HashMap<String, (usize, usize)> = HashMap::new();
 
-    for node in nodes {
-        let Node {
-            mut lp,
-            pos,
-            inserted,
-        } = node;
+    for node in &nodes {
+        let mut lp = Rc::clone(&node.lp);
+        let (pos, inserted) = (node.pos, node.inserted);
         // LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and
         // never a net output (net.cpp appends it without registering its name).
         let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
@@ -169,12 +168,12 @@ pub fn walk(
         let mut bottom_need_backward = Vec::with_capacity(lp.bottom.len());
         let mut need_backward = false;
         for (j, b) in lp.bottom.iter().enumerate() {
-            let Some(&id) = blob_index.get(b) else {
+            let Some(&id) = blob_index.get(b.as_str()) else {
                 return Err(err(format!(
                     "Unknown bottom blob '{b}' (layer '{name}', bottom index {j})"
                 )));
             };
-            if !available.remove(&id) {
+            if !std::mem::replace(&mut available[id], false) {
                 return Err(err(format!(
                     "Unknown bottom blob '{b}' (layer '{name}', bottom index {j}): it was already consumed"
                 )));
@@ -260,8 +259,8 @@ pub fn walk(
                 blobs[id].count = count;
                 top_ids.push(id);
                 top_in_place.push(true);
-                available.insert(id);
-            } else if blob_index.contains_key(t) && !auto_top {
+                available[id] = true;
+            } else if blob_index.contains_key(t.as_str()) && !auto_top {
                 return Err(err(format!("Top blob '{t}' produced by multiple sources.")));
             } else {
                 let id = blobs.len();
@@ -276,9 +275,11 @@ pub fn walk(
                 });
                 top_ids.push(id);
                 top_in_place.push(false);
+                available.push(!auto_top);
                 if !auto_top {
-                    blob_index.insert(t.clone(), id);
-                    available.insert(id);
+                    // The node's own list: an automatic top is never registered, so this
+                    // layer's tops are the node's.
+                    blob_index.insert(node.lp.top[j].as_str(), id);
                 }
             }
         }
@@ -405,7 +406,7 @@ pub fn walk(
 
     backward_analysis(file, &mut layers, &mut blobs, opts.force_backward)?;
     check_totals(file, &layers)?;
-    let mut outputs: Vec<usize> = available.into_iter().collect();
+    let mut outputs: Vec<usize> = (0..blobs.len()).filter(|&id| available[id]).collect();
     outputs.sort_by(|&a, &b| blobs[a].name.cmp(&blobs[b].name));
     Ok(Analysis {
         layers,

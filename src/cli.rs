@@ -216,7 +216,7 @@ pub fn main() -> i32 {
     let out = match (&args.command, &args.net) {
         (None, Some(net)) => report(&args, net).and_then(|r| {
             if format == Format::Json && args.group_by.is_none() {
-                Ok(Output::Json(r))
+                Ok(Output::Json(Box::new(r)))
             } else {
                 format::render(&r, format, args.group_by, Style::for_stdout()).map(Output::Text)
             }
@@ -254,7 +254,7 @@ pub fn main() -> i32 {
 /// What goes to stdout: rendered text, or the report itself, streamed as JSON.
 enum Output {
     Text(String),
-    Json(Report),
+    Json(Box<Report>),
 }
 
 /// The JSON report, streamed to stdout through a buffer: on a 100k-layer net it is some 90 MB,

@@ -20,9 +20,6 @@ pub struct Node {
     pub inserted: bool,
 }
 
-/// (layer index, top index) of a blob's producer.
-type TopIdx = (usize, usize);
-
 /// Caffe's naming of an inserted Split layer and of its tops.
 fn split_layer_name(layer: &str, blob: &str, top: usize) -> String {
     format!("{blob}_{layer}_{top}_split")
@@ -57,20 +54,33 @@ fn check_name_length(file: &str, lp: &LayerParameter, pos: Pos) -> Result<()> {
 /// Rewires bottoms to Split tops and inserts the Split layers, exactly as Caffe's InsertSplits:
 /// a top is split when it has more than one consumer, an explicit non-zero `loss_weight`
 /// counting as a consumer. A bottom no earlier layer produced is refused here, as there.
+///
+/// Tops are numbered in file order (`first_top[i] + j` is layer i's top j), so the per-top
+/// counts are plain vectors rather than maps keyed by (layer, top).
 pub fn insert_splits(
     file: &str,
     layers: Vec<LayerParameter>,
     positions: Vec<Pos>,
 ) -> Result<Vec<Node>> {
-    let mut last_top: HashMap<&str, TopIdx> = HashMap::with_capacity(layers.len() * 2);
-    // Per bottom (layer, bottom index) -> the top it reads.
-    let mut source: Vec<Vec<TopIdx>> = Vec::with_capacity(layers.len());
-    let mut consumers: HashMap<TopIdx, usize> = HashMap::new();
-    let mut loss_weight: HashMap<TopIdx, f32> = HashMap::new();
+    let mut first_top = Vec::with_capacity(layers.len() + 1);
+    first_top.push(0);
+    for lp in &layers {
+        first_top.push(first_top.last().copied().unwrap_or(0) + lp.top.len());
+    }
+    let tops = first_top.last().copied().unwrap_or(0);
+    // The layer of each numbered top.
+    let mut top_layer = Vec::with_capacity(tops);
+    for (i, lp) in layers.iter().enumerate() {
+        top_layer.extend(std::iter::repeat_n(i, lp.top.len()));
+    }
+    let mut last_top: HashMap<&str, usize> = HashMap::with_capacity(tops);
+    // The top each bottom reads, layer after layer.
+    let mut source: Vec<usize> = Vec::with_capacity(tops);
+    let mut consumers = vec![0usize; tops];
+    let mut loss_weight = vec![0f32; tops];
 
     for (i, lp) in layers.iter().enumerate() {
         check_name_length(file, lp, positions[i])?;
-        let mut srcs = Vec::with_capacity(lp.bottom.len());
         for (j, b) in lp.bottom.iter().enumerate() {
             let Some(&t) = last_top.get(b.as_str()) else {
                 return Err(Error::invalid(
@@ -86,47 +96,52 @@ pub fn insert_splits(
                      and --level, the layer that makes this blob may be filtered out",
                 ));
             };
-            srcs.push(t);
-            *consumers.entry(t).or_insert(0) += 1;
+            source.push(t);
+            consumers[t] += 1;
         }
-        source.push(srcs);
         for (j, t) in lp.top.iter().enumerate() {
-            last_top.insert(t.as_str(), (i, j));
+            last_top.insert(t.as_str(), first_top[i] + j);
         }
         for (j, &w) in lp.loss_weight.iter().enumerate().take(lp.top.len()) {
             let t = last_top[lp.top[j].as_str()];
-            loss_weight.insert(t, w);
+            loss_weight[t] = w;
             if w != 0.0 {
-                *consumers.entry(t).or_insert(0) += 1;
+                consumers[t] += 1;
             }
         }
     }
+    drop(last_top);
 
-    let names: Vec<String> = layers.iter().map(|l| l.name().to_string()).collect();
-    let mut next_split: HashMap<TopIdx, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(layers.len());
+    let mut next_split = vec![0usize; tops];
+    // Where each layer of the file went in `out` (which has the Splits too).
+    let mut placed: Vec<usize> = Vec::with_capacity(layers.len());
+    let mut out: Vec<Node> = Vec::with_capacity(layers.len());
+    let mut sources = source.into_iter();
     for (i, (mut lp, pos)) in layers.into_iter().zip(positions).enumerate() {
-        for (j, &t) in source[i].iter().enumerate() {
-            if consumers.get(&t).copied().unwrap_or(0) > 1 {
-                let k = next_split.entry(t).or_insert(0);
-                lp.bottom[j] = split_blob_name(&names[t.0], &lp.bottom[j], t.1, *k);
-                *k += 1;
+        for j in 0..lp.bottom.len() {
+            let t = sources.next().expect("one source per bottom");
+            if consumers[t] > 1 {
+                let producer = top_layer[t];
+                let name = out[placed[producer]].lp.name();
+                lp.bottom[j] =
+                    split_blob_name(name, &lp.bottom[j], t - first_top[producer], next_split[t]);
+                next_split[t] += 1;
             }
         }
         let mut splits = Vec::new();
         for j in 0..lp.top.len() {
-            let t = (i, j);
-            let n = consumers.get(&t).copied().unwrap_or(0);
+            let t = first_top[i] + j;
+            let n = consumers[t];
             if n > 1 {
-                let w = loss_weight.get(&t).copied().unwrap_or(0.0);
+                let w = loss_weight[t];
                 let blob = lp.top[j].clone();
                 let split = LayerParameter {
-                    name: Some(split_layer_name(&names[i], &blob, j)),
+                    name: Some(split_layer_name(lp.name(), &blob, j)),
                     r#type: Some("Split".to_string()),
-                    bottom: vec![blob.clone()],
                     top: (0..n)
-                        .map(|k| split_blob_name(&names[i], &blob, j, k))
+                        .map(|k| split_blob_name(lp.name(), &blob, j, k))
                         .collect(),
+                    bottom: vec![blob],
                     // The loss reads the first Split top; the consumers start at the second.
                     loss_weight: if w != 0.0 {
                         (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect()
@@ -137,11 +152,12 @@ pub fn insert_splits(
                 };
                 if w != 0.0 {
                     lp.loss_weight.clear();
-                    *next_split.entry(t).or_insert(0) += 1;
+                    next_split[t] += 1;
                 }
                 splits.push(split);
             }
         }
+        placed.push(out.len());
         out.push(Node {
             lp: Rc::new(lp),
             pos,

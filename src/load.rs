@@ -44,6 +44,9 @@ pub struct SolverFile {
     pub solver: SolverParameter,
 }
 
+/// NetParameter's `layer` field number (caffe.proto).
+const NET_LAYER_FIELD: u32 = 100;
+
 /// How much of the start of a file `looks_binary` looks at.
 const HEAD: usize = 8192;
 
@@ -214,7 +217,17 @@ fn decode_net(
     warnings: &mut Vec<Warning>,
 ) -> Result<NetFile> {
     report_unknown(file, &parsed, opts, warnings)?;
-    let net = NetParameter::decode(parsed.wire.as_slice()).map_err(|e| decode_error(file, e))?;
+    // The layer list sized from the reader's positions: decoding would otherwise grow it by
+    // doubling, copying every (800-byte) LayerParameter several times on a large net.
+    let layers = parsed
+        .root_fields
+        .iter()
+        .filter(|&&(n, _)| n == NET_LAYER_FIELD)
+        .count();
+    let mut net = NetParameter::default();
+    net.layer.reserve_exact(layers);
+    net.merge(parsed.wire.as_slice())
+        .map_err(|e| decode_error(file, e))?;
     Ok(NetFile {
         file: file.to_string(),
         net,

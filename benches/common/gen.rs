@@ -69,7 +69,11 @@ pub fn resnet(layers: usize) -> (String, usize) {
     let mut input = "pool1".to_string();
     for (stage, &n) in per_stage.iter().enumerate() {
         let width = 64 << stage;
-        let _ = writeln!(s, "\n# ---- stage {}: {n} blocks, {width} wide ----", stage + 2);
+        let _ = writeln!(
+            s,
+            "\n# ---- stage {}: {n} blocks, {width} wide ----",
+            stage + 2
+        );
         for b in 0..n {
             let name = format!("res{}_{b}", stage + 2);
             let stride = if stage > 0 && b == 0 { 2 } else { 1 };

@@ -36,7 +36,11 @@ pub fn nets() -> Vec<Net> {
             Err(_) => eprintln!("skipping {}: not found", path.display()),
         }
     }
-    for (layers, name) in [(1_000, "resnet-1k"), (10_000, "resnet-10k"), (100_000, "resnet-100k")] {
+    for (layers, name) in [
+        (1_000, "resnet-1k"),
+        (10_000, "resnet-10k"),
+        (100_000, "resnet-100k"),
+    ] {
         nets.push(Net {
             name: name.to_string(),
             text: gen::resnet(layers).0.into_bytes(),

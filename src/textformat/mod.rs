@@ -6,6 +6,7 @@
 //! prost own the typed structs. Positions (line, column) of the root's message-valued fields are
 //! kept on the side so later stages can point at a layer in the file.
 
+mod hash;
 mod lexer;
 mod value;
 
@@ -42,6 +43,8 @@ pub struct MessageDesc {
     pub name: &'static str,
     /// Sorted by name.
     pub fields: &'static [FieldDesc],
+    /// A hash table over `fields` laid out by build.rs: indices, `u16::MAX` where empty.
+    pub slots: &'static [u16],
 }
 
 pub struct EnumDesc {
@@ -52,10 +55,15 @@ pub struct EnumDesc {
 
 impl MessageDesc {
     pub fn field(&self, name: &[u8]) -> Option<&'static FieldDesc> {
-        self.fields
-            .binary_search_by(|f| f.name.as_bytes().cmp(name))
-            .ok()
-            .map(|i| &self.fields[i])
+        let mask = self.slots.len() - 1;
+        let mut at = hash::name_hash(name) as usize & mask;
+        loop {
+            let f = self.fields.get(usize::from(self.slots[at]))?;
+            if f.name.as_bytes() == name {
+                return Some(f);
+            }
+            at = (at + 1) & mask;
+        }
     }
 }
 
@@ -355,6 +363,18 @@ impl<'a> Parser<'a> {
                     ),
                 ));
             };
+            let body = &first[1..first.len() - 1];
+            let adjacent = matches!(self.lex.peek()?, (Tok::Str(_), _));
+            if !adjacent && !body.contains(&b'\\') && body.len() <= MAX_STRING {
+                // The common case, a name or a path: its bytes as written, with no copy.
+                if f.kind == Kind::String && std::str::from_utf8(body).is_err() {
+                    return Err(TextError::new(pos, "string is not valid UTF-8"));
+                }
+                value::put_key(&mut self.out, f.number, 2);
+                value::put_varint(&mut self.out, body.len() as u64);
+                self.out.extend_from_slice(body);
+                return Ok(());
+            }
             let mut buf = Vec::new();
             value::unescape(first, pos, &mut buf)?;
             // Adjacent string literals are one string.
