@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::shapes;
+
 use std::path::{Path, PathBuf};
 
 use caffe_mem::layers::Phase;
@@ -96,22 +98,6 @@ fn strings(v: &Value) -> Vec<String> {
         .map(|a| {
             a.iter()
                 .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn shapes(v: &Value) -> Vec<Vec<i64>> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| {
-                    s.as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|d| d.as_i64().unwrap())
-                        .collect()
-                })
                 .collect()
         })
         .unwrap_or_default()

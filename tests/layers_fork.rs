@@ -14,6 +14,7 @@ use caffe_mem::load::{self, ReadOptions};
 use caffe_mem::proto::LayerParameter;
 use caffe_mem::textformat::Pos;
 use caffe_mem::upgrade;
+use common::shapes;
 use serde_json::Value;
 
 // ---- helpers ----
@@ -593,22 +594,6 @@ fn unknown_types_are_not_claimed() {
 }
 
 // ---- the fork oracles ----
-
-fn shapes(v: &Value) -> Vec<Shape> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| {
-                    s.as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|d| d.as_i64().unwrap())
-                        .collect()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Every fork-typed layer of every loaded fork golden, in order, fed the golden's own bottom
 /// shapes: the tops and parameter blobs must be what the fork build made. Each golden is one

@@ -130,11 +130,6 @@ pub fn count(shape: &[i64]) -> Result<u64, RuleError> {
     Ok(n)
 }
 
-/// Elements from axis `start` to the end (Caffe's `count(start)`), checked like `count`.
-pub fn count_from(shape: &[i64], start: usize) -> Result<u64, RuleError> {
-    count(&shape[start.min(shape.len())..])
-}
-
 /// Caffe's `CanonicalAxisIndex`: a negative axis counts from the end.
 pub fn canonical_axis(axis: i32, num_axes: usize) -> Result<usize, RuleError> {
     let n = num_axes as i64;

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 /// `../shared` beside the project. CI always has it; without CI a missing folder skips the
 /// corpus tests with a message, under CI it fails them.
 pub fn shared() -> Option<PathBuf> {
@@ -44,4 +46,21 @@ pub fn golden_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// A golden's list of shapes (`top_shapes`, `param_shapes`) as dims.
+pub fn shapes(v: &Value) -> Vec<Vec<i64>> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    s.as_array()
+                        .expect("a shape is a list")
+                        .iter()
+                        .map(|d| d.as_i64().expect("a dim is an integer"))
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
