@@ -98,6 +98,11 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", value_parser = memory::settings::parse_size, default_value = "0", help_heading = "Memory")]
     pub reserve: u64,
 
+    /// List every layer-internal buffer of the caffe model in the JSON report
+    /// (`memory.caffe.buffers`): two or three per layer, so off by default.
+    #[arg(long, help_heading = "Output")]
+    pub buffers: bool,
+
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<Format>,
@@ -192,6 +197,7 @@ impl Args {
                 engine: self.engine,
                 gpu_mem: self.gpu_mem,
                 reserve: self.reserve,
+                buffers: self.buffers,
             },
         }
     }

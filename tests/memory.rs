@@ -237,7 +237,11 @@ fn fixed_plus_batch_times_per_sample() {
     let tiny = testdata("tiny.prototxt");
     for phase in [Phase::Test, Phase::Train] {
         for n in [1i64, 2, 5, 32] {
-            let m = run(&tiny, Some(phase), Some(n), cpu()).memory;
+            let listed = Flags {
+                buffers: true,
+                ..cpu()
+            };
+            let m = run(&tiny, Some(phase), Some(n), listed).memory;
             let b = n as u64;
             assert_eq!(m.batch, Some(b));
             let c = &m.caffe;
@@ -258,7 +262,7 @@ fn fixed_plus_batch_times_per_sample() {
             }
             let i = &m.ideal;
             assert_eq!(i.total, i.fixed + b * i.per_sample);
-            for buf in &c.buffers {
+            for buf in c.buffers.as_deref().expect("--buffers lists them") {
                 assert_eq!(buf.bytes.total, buf.bytes.fixed + b * buf.bytes.per_sample);
             }
         }
@@ -711,4 +715,29 @@ fn suggestions() {
         .find(|s| s.kind == "half_precision")
         .unwrap();
     assert_eq!(half.saves_bytes, Some(out.memory.ideal.total / 2));
+}
+
+/// The buffer list is opt-in: absent by default, and with `--buffers` its layer-internal
+/// entries add up to the `layer_buffers` part (tiny in TEST: 7596 bytes in float on the CPU;
+/// 7940 in TRAIN, see `every_dtype`).
+#[test]
+fn buffer_list_only_when_asked() {
+    let tiny = testdata("tiny.prototxt");
+    let plain = run(&tiny, Some(Phase::Test), Some(1), cpu()).memory.caffe;
+    assert!(plain.buffers.is_none());
+    let listed = Flags {
+        buffers: true,
+        ..cpu()
+    };
+    let c = run(&tiny, Some(Phase::Test), Some(1), listed).memory.caffe;
+    assert_eq!(c.total, plain.total);
+    let listed_sum: u64 = c
+        .buffers
+        .expect("--buffers lists them")
+        .iter()
+        .filter(|b| b.part == caffe_mem::memory::Part::LayerBuffers)
+        .map(|b| b.bytes.total)
+        .sum();
+    assert_eq!(listed_sum, c.parts.layer_buffers.total);
+    assert_eq!(listed_sum, 7596);
 }

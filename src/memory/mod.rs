@@ -137,7 +137,9 @@ pub struct CaffeModel {
     pub total: u64,
     /// A part is an upper bound (cuDNN workspaces), so the total is one too.
     pub upper_bound: bool,
-    pub buffers: Vec<Buffer>,
+    /// Each layer-internal buffer, with `--buffers` (absent from the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffers: Option<Vec<Buffer>>,
     pub notes: Vec<String>,
 }
 
@@ -349,6 +351,7 @@ pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
         next.as_ref(),
         test_bytes,
         notes,
+        flags.buffers,
     )
     .map_err(overflow)?;
 
@@ -450,6 +453,7 @@ fn caffe_model(
     next: Option<&Tally>,
     test_bytes: u64,
     mut notes: Vec<String>,
+    list_buffers: bool,
 ) -> std::result::Result<CaffeModel, Overflow> {
     let part = |p: Part| -> std::result::Result<Figure, Overflow> {
         Figure::line(
@@ -493,25 +497,28 @@ fn caffe_model(
         sum = Figure::sum([&sum, w])?;
     }
     let same_list = next.is_some_and(|n| n.buffers.len() == here.buffers.len());
-    let buffers = here
-        .buffers
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            let at_next = same_list
-                .then(|| next.map(|n| n.buffers[i].bytes))
-                .flatten();
-            let l = &input.net.layers[u.layer];
-            Ok(Buffer {
-                layer: l.name.clone(),
-                ty: l.ty.clone(),
-                buffer: u.name,
-                when: u.when,
-                part: u.part,
-                bytes: Figure::line(batch, u.bytes, at_next)?,
-            })
+    let buffers = list_buffers
+        .then(|| {
+            here.buffers
+                .iter()
+                .enumerate()
+                .map(|(i, u)| {
+                    let at_next = same_list
+                        .then(|| next.map(|n| n.buffers[i].bytes))
+                        .flatten();
+                    let l = &input.net.layers[u.layer];
+                    Ok(Buffer {
+                        layer: l.name.clone(),
+                        ty: l.ty.clone(),
+                        buffer: u.name,
+                        when: u.when,
+                        part: u.part,
+                        bytes: Figure::line(batch, u.bytes, at_next)?,
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, Overflow>>()
         })
-        .collect::<std::result::Result<Vec<_>, Overflow>>()?;
+        .transpose()?;
     if !here.unmodeled.is_empty() {
         notes.push(format!(
             "internal buffers of these layer types are not modeled (counted as none): {}",

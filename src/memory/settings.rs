@@ -175,6 +175,8 @@ pub struct Flags {
     pub gpu_mem: Option<u64>,
     /// `--reserve`, bytes (default 0).
     pub reserve: u64,
+    /// `--buffers`: list the caffe model's layer-internal buffers one by one.
+    pub buffers: bool,
 }
 
 /// The settings the memory figures were computed with (the report's `settings`).
