@@ -1475,3 +1475,26 @@ fn agrees_with_caffes_own_setup_tests() {
     );
     assert_eq!(out.tops, shapes(&[&[2, 90, 1, 1]]));
 }
+
+/// Layer::CheckBlobCounts' three wordings: exact, at least, at most (layer.hpp).
+#[test]
+fn blob_count_checks_use_caffes_words() {
+    // Softmax: ExactNumBottomBlobs 1 (through LayerParameter defaults, one top).
+    refused(
+        r#"name: "s" type: "Softmax" bottom: "a" bottom: "b" top: "s""#,
+        &[&[1, 3], &[1, 3]],
+        "Softmax Layer takes 1 bottom blob(s) as input (got 2)",
+    );
+    // Eltwise: MinBottomBlobs 2.
+    refused(
+        r#"name: "e" type: "Eltwise" bottom: "a" top: "e""#,
+        &[&[1, 3]],
+        "Eltwise Layer takes at least 2 bottom blob(s) as input (got 1)",
+    );
+    // Accuracy: MaxTopBlobs 2.
+    refused(
+        r#"name: "acc" type: "Accuracy" bottom: "p" bottom: "l" top: "a" top: "b" top: "c""#,
+        &[&[4, 10], &[4]],
+        "Accuracy Layer produces at most 2 top blob(s) as output (got 3)",
+    );
+}

@@ -903,3 +903,22 @@ fn pspnet_selu_hand_checked() {
     let score = infer_named(&net, "auxi_score_map_interp", &[vec![1, 21, 64, 64]], &[]).unwrap();
     assert_eq!(score.tops, vec![vec![1, 21, 513, 513]]);
 }
+
+/// Fork layers check their blob counts in Caffe's words too: PSPNet's Interp takes one or two
+/// bottoms (interp_layer.hpp MinBottomBlobs 1, MaxBottomBlobs 2), ImageSegData makes one to three
+/// tops.
+#[test]
+fn fork_blob_counts_use_caffes_words() {
+    let b = vec![1, 8, 4, 4];
+    refused(
+        r#"layer { name: "i" type: "Interp" bottom: "a" bottom: "b" bottom: "c" top: "i"
+             interp_param { zoom_factor: 2 } }"#,
+        &[b.clone(), b.clone(), b],
+        "Interp Layer takes at most 2 bottom blob(s) as input (got 3)",
+    );
+    refused(
+        r#"layer { name: "d" type: "ImageSegData" }"#,
+        &[],
+        "ImageSegData Layer produces at least 1 top blob(s) as output (got 0)",
+    );
+}

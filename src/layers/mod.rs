@@ -150,13 +150,41 @@ pub fn mul(factors: &[u64]) -> Result<u64, RuleError> {
     })
 }
 
-/// Requires exactly `n` bottoms, with Caffe's wording.
+/// Which blobs a count check is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blobs {
+    Bottom,
+    Top,
+}
+
+/// Requires between `min` and `max` blobs, checked and worded as Layer::CheckBlobCounts: an
+/// exact count when `min == max`, otherwise the minimum first, then the maximum.
+pub fn check_count(
+    ty: &str,
+    side: Blobs,
+    n: usize,
+    min: usize,
+    max: usize,
+) -> Result<(), RuleError> {
+    let want = if min == max && n != min {
+        format!("{min}")
+    } else if n < min {
+        format!("at least {min}")
+    } else if n > max {
+        format!("at most {max}")
+    } else {
+        return Ok(());
+    };
+    let (verb, noun, role) = match side {
+        Blobs::Bottom => ("takes", "bottom", "input"),
+        Blobs::Top => ("produces", "top", "output"),
+    };
+    Err(RuleError::new(format!(
+        "{ty} Layer {verb} {want} {noun} blob(s) as {role} (got {n})"
+    )))
+}
+
+/// Requires exactly `n` bottoms.
 pub fn exact_bottoms(ty: &str, bottoms: &[&Shape], n: usize) -> Result<(), RuleError> {
-    if bottoms.len() != n {
-        return Err(RuleError::new(format!(
-            "{ty} Layer takes {n} bottom blob(s) as input (got {})",
-            bottoms.len()
-        )));
-    }
-    Ok(())
+    check_count(ty, Blobs::Bottom, bottoms.len(), n, n)
 }

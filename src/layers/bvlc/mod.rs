@@ -25,7 +25,7 @@ mod pool;
 mod recurrent;
 mod shape_ops;
 
-use super::{canonical_axis, count, Ctx, Out, RuleError, RuleResult, Shape};
+use super::{canonical_axis, check_count, count, Blobs, Ctx, Out, RuleError, RuleResult, Shape};
 use crate::proto::{FillerParameter, LayerParameter};
 
 /// The rule for a BVLC type, or `None` for a type BVLC Caffe does not register.
@@ -122,62 +122,27 @@ impl Layer<'_> {
 
     // Layer::CheckBlobCounts, with its wording.
     fn exact_bottoms(&self, n: usize) -> Result<(), RuleError> {
-        super::exact_bottoms(self.ty, self.bottoms, n)
+        check_count(self.ty, Blobs::Bottom, self.n_bottoms(), n, n)
     }
 
     fn min_bottoms(&self, n: usize) -> Result<(), RuleError> {
-        if self.n_bottoms() < n {
-            return Err(err(format!(
-                "{} Layer takes at least {n} bottom blob(s) as input (got {})",
-                self.ty,
-                self.n_bottoms()
-            )));
-        }
-        Ok(())
+        check_count(self.ty, Blobs::Bottom, self.n_bottoms(), n, usize::MAX)
     }
 
     fn max_bottoms(&self, n: usize) -> Result<(), RuleError> {
-        if self.n_bottoms() > n {
-            return Err(err(format!(
-                "{} Layer takes at most {n} bottom blob(s) as input (got {})",
-                self.ty,
-                self.n_bottoms()
-            )));
-        }
-        Ok(())
+        check_count(self.ty, Blobs::Bottom, self.n_bottoms(), 0, n)
     }
 
     fn exact_tops(&self, n: usize) -> Result<(), RuleError> {
-        if self.n_tops() != n {
-            return Err(err(format!(
-                "{} Layer produces {n} top blob(s) as output (got {})",
-                self.ty,
-                self.n_tops()
-            )));
-        }
-        Ok(())
+        check_count(self.ty, Blobs::Top, self.n_tops(), n, n)
     }
 
     fn min_tops(&self, n: usize) -> Result<(), RuleError> {
-        if self.n_tops() < n {
-            return Err(err(format!(
-                "{} Layer produces at least {n} top blob(s) as output (got {})",
-                self.ty,
-                self.n_tops()
-            )));
-        }
-        Ok(())
+        check_count(self.ty, Blobs::Top, self.n_tops(), n, usize::MAX)
     }
 
     fn max_tops(&self, n: usize) -> Result<(), RuleError> {
-        if self.n_tops() > n {
-            return Err(err(format!(
-                "{} Layer produces at most {n} top blob(s) as output (got {})",
-                self.ty,
-                self.n_tops()
-            )));
-        }
-        Ok(())
+        check_count(self.ty, Blobs::Top, self.n_tops(), 0, n)
     }
 
     /// Refuses running in place (top `0` named like bottom `0`), as the layers whose

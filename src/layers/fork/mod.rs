@@ -14,7 +14,7 @@ mod seg;
 mod ssd;
 mod yolo;
 
-use super::{count, Ctx, Out, RuleError, RuleResult, Shape};
+use super::{check_count, count, Blobs, Ctx, Out, RuleError, RuleResult, Shape};
 use crate::proto::LayerParameter;
 
 /// The rule for a fork type, `None` for a type no fork rule knows.
@@ -102,36 +102,14 @@ fn dim(value: Option<i64>, what: &str) -> Result<i64, RuleError> {
     }
 }
 
-/// Requires between `min` and `max` bottoms, as Layer::CheckBlobCounts does.
+/// Requires between `min` and `max` bottoms.
 fn bottom_range(ty: &str, bottoms: &[&Shape], min: usize, max: usize) -> Result<(), RuleError> {
-    let n = bottoms.len();
-    if n < min || n > max {
-        let want = if min == max {
-            format!("{min}")
-        } else {
-            format!("{min} to {max}")
-        };
-        return Err(RuleError::new(format!(
-            "{ty} Layer takes {want} bottom blob(s) as input (got {n})"
-        )));
-    }
-    Ok(())
+    check_count(ty, Blobs::Bottom, bottoms.len(), min, max)
 }
 
-/// Requires between `min` and `max` named tops, as Layer::CheckBlobCounts does.
+/// Requires between `min` and `max` named tops.
 fn top_range(ty: &str, lp: &LayerParameter, min: usize, max: usize) -> Result<(), RuleError> {
-    let n = lp.top.len();
-    if n < min || n > max {
-        let want = if min == max {
-            format!("{min}")
-        } else {
-            format!("{min} to {max}")
-        };
-        return Err(RuleError::new(format!(
-            "{ty} Layer produces {want} top blob(s) as output (got {n})"
-        )));
-    }
-    Ok(())
+    check_count(ty, Blobs::Top, lp.top.len(), min, max)
 }
 
 /// A loss layer's tops: LossLayer has one top, and Caffe creates it itself when none is named
