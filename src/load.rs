@@ -47,6 +47,10 @@ pub struct SolverFile {
 /// NetParameter's `layer` field number (caffe.proto).
 const NET_LAYER_FIELD: u32 = 100;
 
+/// SolverParameter's `train_net_param` and `net_param` field numbers (caffe.proto).
+const SOLVER_TRAIN_NET_PARAM_FIELD: u32 = 21;
+const SOLVER_NET_PARAM_FIELD: u32 = 25;
+
 /// How much of the start of a file `looks_binary` looks at.
 const HEAD: usize = 8192;
 
@@ -155,20 +159,32 @@ pub fn load_bytes(
     }
     // Read as a net, a solver is of no use: free that wire copy before reading it again.
     drop(parsed);
-    let parsed = parse_text(&file, bytes, MSG_SOLVERPARAMETER)?;
+    // The positions of an inline net's fields are kept, so that its layers are located in the
+    // solver file as a net file's are (without them every error in it pointed at 0:0).
+    let parsed = parse_text_nested(&file, bytes, MSG_SOLVERPARAMETER, Some(MSG_NETPARAMETER))?;
     report_unknown(&file, &parsed, opts, warnings)?;
     let solver =
         SolverParameter::decode(parsed.wire.as_slice()).map_err(|e| decode_error(&file, e))?;
-    let mut net = solver_net(&file, &solver, opts, warnings)?;
+    let mut net = solver_net(&file, &solver, &parsed.nested_fields, opts, warnings)?;
     net.solver = Some(SolverFile { file, solver });
     Ok(net)
 }
 
 fn parse_text(file: &str, bytes: &[u8], root: usize) -> Result<textformat::Parsed> {
+    parse_text_nested(file, bytes, root, None)
+}
+
+/// `parse_text`, keeping the positions of the fields of root fields of type `nested`.
+fn parse_text_nested(
+    file: &str,
+    bytes: &[u8],
+    root: usize,
+    nested: Option<usize>,
+) -> Result<textformat::Parsed> {
     if looks_binary(bytes) {
         return Err(binary_error(file));
     }
-    textformat::parse(bytes, root).map_err(|e| Error::Parse {
+    textformat::parse_nested(bytes, root, nested).map_err(|e| Error::Parse {
         file: file.to_string(),
         pos: e.pos,
         message: e.message,
@@ -237,22 +253,29 @@ fn decode_net(
 }
 
 /// The training net of a solver: inline (`train_net_param`, `net_param`) or a file (`train_net`,
-/// `net`), as Caffe's Solver::InitTrainNet picks it.
+/// `net`), as Caffe's Solver::InitTrainNet picks it. `nested_fields` holds the positions of the
+/// inline nets' fields in the solver file (`textformat::Parsed::nested_fields`).
 fn solver_net(
     file: &str,
     solver: &SolverParameter,
+    nested_fields: &[(u32, u32, Pos)],
     opts: ReadOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<NetFile> {
-    if let Some(inline) = solver
-        .train_net_param
-        .as_ref()
-        .or(solver.net_param.as_ref())
-    {
+    let inline = match (&solver.train_net_param, &solver.net_param) {
+        (Some(net), _) => Some((net, SOLVER_TRAIN_NET_PARAM_FIELD)),
+        (None, Some(net)) => Some((net, SOLVER_NET_PARAM_FIELD)),
+        (None, None) => None,
+    };
+    if let Some((inline, number)) = inline {
         return Ok(NetFile {
             file: file.to_string(),
             net: inline.clone(),
-            root_fields: Vec::new(),
+            root_fields: nested_fields
+                .iter()
+                .filter(|&&(parent, _, _)| parent == number)
+                .map(|&(_, field, pos)| (field, pos))
+                .collect(),
             solver: None,
         });
     }

@@ -106,6 +106,9 @@ pub struct Parsed {
     pub unknown: Vec<Unknown>,
     /// Names of the root's fields that were unknown (to tell a solver from a net).
     pub unknown_root_names: Vec<String>,
+    /// With `parse_nested`: every field of a root field of the nested message type, in file
+    /// order: (that root field's number, field number, position).
+    pub nested_fields: Vec<(u32, u32, Pos)>,
 }
 
 /// Nesting deeper than this is refused: Caffe's files nest four or five levels, and protobuf's
@@ -118,6 +121,13 @@ pub const MAX_STRING: usize = 1 << 20;
 
 /// Reads `src` as the text form of `MESSAGES[root]`.
 pub fn parse(src: &[u8], root: usize) -> Result<Parsed, TextError> {
+    parse_nested(src, root, None)
+}
+
+/// Like `parse`, also keeping the positions of the fields of each root field whose type is
+/// `MESSAGES[nested]` (in `Parsed::nested_fields`): a message inlined in another, such as a net
+/// inside a solver, is then located as if it were a file of its own.
+pub fn parse_nested(src: &[u8], root: usize, nested: Option<usize>) -> Result<Parsed, TextError> {
     let mut p = Parser {
         lex: Lexer::new(src),
         out: Vec::with_capacity(src.len() / 2),
@@ -125,6 +135,9 @@ pub fn parse(src: &[u8], root: usize) -> Result<Parsed, TextError> {
         unknown: Vec::new(),
         unknown_root_names: Vec::new(),
         seen: Vec::new(),
+        nested,
+        nested_parent: None,
+        nested_fields: Vec::new(),
     };
     p.message_body(root, None, 0)?;
     Ok(Parsed {
@@ -132,6 +145,7 @@ pub fn parse(src: &[u8], root: usize) -> Result<Parsed, TextError> {
         root_fields: p.root_fields,
         unknown: p.unknown,
         unknown_root_names: p.unknown_root_names,
+        nested_fields: p.nested_fields,
     })
 }
 
@@ -143,6 +157,11 @@ struct Parser<'a> {
     unknown_root_names: Vec<String>,
     /// Singular fields already set, per open message (a stack of field numbers with marks).
     seen: Vec<u32>,
+    /// The message type whose fields' positions are kept when it is a root field's type.
+    nested: Option<usize>,
+    /// The number of the root field being read, when its type is `nested`.
+    nested_parent: Option<u32>,
+    nested_fields: Vec<(u32, u32, Pos)>,
 }
 
 fn closing(open: u8) -> u8 {
@@ -216,6 +235,9 @@ impl<'a> Parser<'a> {
         if depth == 0 && f.kind != Kind::Message {
             self.root_fields.push((f.number, pos));
         }
+        if depth == 1 && f.kind != Kind::Message {
+            self.nested_field(f, pos);
+        }
         let (next, npos) = self.lex.peek()?;
         let has_colon = next == Tok::Punct(b':');
         if has_colon {
@@ -264,6 +286,13 @@ impl<'a> Parser<'a> {
             }
             self.check_singular(f, pos)?;
             self.scalar(f)
+        }
+    }
+
+    /// Keeps the position of a field of a nested message of the type asked for.
+    fn nested_field(&mut self, f: &FieldDesc, pos: Pos) {
+        if let Some(parent) = self.nested_parent {
+            self.nested_fields.push((parent, f.number, pos));
         }
     }
 
@@ -333,6 +362,10 @@ impl<'a> Parser<'a> {
         }
         if depth == 0 {
             self.root_fields.push((f.number, pos));
+            self.nested_parent = (self.nested == Some(f.target as usize)).then_some(f.number);
+        }
+        if depth == 1 {
+            self.nested_field(f, pos);
         }
         value::put_key(&mut self.out, f.number, 2);
         // The length is not known yet: reserve a fixed five-byte varint and fill it afterwards.

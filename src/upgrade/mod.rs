@@ -33,7 +33,7 @@ const FIELD_LAYER: u32 = 100;
 /// `net.layers`, `net.input`, `net.input_dim`, `net.input_shape` are empty. Returns the format that
 /// was read and one position per entry of `net.layer`: where that layer starts in the file (for a V0
 /// layer the outer `layers {`; for the Input layer made from net-level inputs, the first `input` field).
-/// When `root_fields` is empty (an inline net inside a solver) positions are Pos::default().
+/// When `root_fields` is empty (a solver's inline test net) positions are Pos::default().
 pub fn upgrade(
     file: &str,
     net: &mut NetParameter,
@@ -72,7 +72,7 @@ pub fn upgrade(
 }
 
 /// The positions of the root fields numbered `number`, which must be `count` (one per layer);
-/// without positions (an inline net), `count` defaults.
+/// without positions (a solver's inline test net), `count` defaults.
 fn starts_of(root_fields: &[(u32, Pos)], number: u32, count: usize) -> Vec<Pos> {
     let starts: Vec<Pos> = root_fields
         .iter()
