@@ -91,6 +91,7 @@ pub struct Analysis {
 }
 
 /// Settings of the walk.
+#[derive(Clone, Copy)]
 pub struct WalkOptions<'a> {
     pub ctx: Ctx<'a>,
     /// `--batch`: replaces axis 0 of every net input.

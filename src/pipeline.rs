@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use crate::analysis::{self, Analysis, WalkOptions};
 use crate::error::Result;
 use crate::filter::{self, State};
+use crate::graph::Node;
 use crate::layers::{Ctx, Phase, PoolingRule, Shape};
 use crate::load::{self, ReadOptions, Warning};
 use crate::memory;
@@ -101,29 +102,53 @@ fn analyze_loaded(
         strict: opts.strict,
         force_backward: net.force_backward(),
     };
-    let analysis = analysis::walk(&loaded.file, nodes.clone(), &walk, &mut warnings)?;
-    // Memory: the same net one sample larger gives the per-sample part of every figure (a net
-    // that cannot be rebuilt at another batch counts as fixed); a solver's test nets count
-    // while training.
-    let next = memory::batch_of(&analysis).and_then(|b| {
-        let batch = i64::try_from(b + 1).ok();
-        let walk = WalkOptions { batch, ..walk };
-        analysis::walk(&loaded.file, nodes, &walk, &mut Vec::new()).ok()
-    });
     let solver = loaded.solver.as_ref();
+    let solver_param = solver.map(|s| &s.solver);
+    let file = loaded.file.as_str();
+    // Memory: the same net one sample larger gives the per-sample part of every figure (a net
+    // that cannot be rebuilt at another batch counts as fixed). It is built and replayed first,
+    // and dropped before the net at its own batch is built, so that a large net is not held
+    // twice: its batch comes from `--batch`, or from the layers up to the first input.
+    let tally = |a: &Analysis| memory::tally(file, a, phase, &opts.memory, solver_param);
+    let build_next = |batch: u64| -> Result<Option<memory::Tallies>> {
+        let Some(batch) = batch.checked_add(1).and_then(|b| i64::try_from(b).ok()) else {
+            return Ok(None);
+        };
+        let walk = WalkOptions {
+            batch: Some(batch),
+            ..walk
+        };
+        match analysis::walk(file, nodes.clone(), &walk, &mut Vec::new()) {
+            Ok(next) => tally(&next).map(Some),
+            Err(_) => Ok(None),
+        }
+    };
+    let guess = predicted_batch(file, &nodes, &walk);
+    // Its errors wait: the net at its own batch is refused first, as Caffe would.
+    let early = guess.map(build_next);
+    let analysis = analysis::walk(file, nodes.clone(), &walk, &mut warnings)?;
+    let here = tally(&analysis)?;
+    let next = match (early, memory::batch_of(&analysis)) {
+        (Some(next), Some(b)) if guess == Some(b) => next?,
+        // The prefix walks exactly as the whole walk does, so the guess holds; should it ever
+        // miss, the net at the real batch + 1 is built now.
+        (_, Some(b)) => build_next(b)?,
+        (_, None) => None,
+    };
     let (test_nets, test_errors) = match (solver, generic) {
         (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
         _ => (Vec::new(), Vec::new()),
     };
     let memory = memory::compute(
         &memory::Input {
-            file: &loaded.file,
+            file,
             phase,
             net: &analysis,
+            here: &here,
             next: next.as_ref(),
             test_nets: &test_nets,
             test_net_errors: &test_errors,
-            solver: solver.map(|s| &s.solver),
+            solver: solver_param,
         },
         &opts.memory,
     )?;
@@ -139,6 +164,18 @@ fn analyze_loaded(
         },
         warnings,
     })
+}
+
+/// The batch `memory::batch_of` will find, from a walk of the layers up to the first one that
+/// makes a net input: the whole walk does the same there. `None` when that prefix does not
+/// build (the whole walk then reports why).
+fn predicted_batch(file: &str, nodes: &[Node], walk: &WalkOptions) -> Option<u64> {
+    let first_input = nodes
+        .iter()
+        .position(|n| n.lp.bottom.is_empty() && !n.lp.top.is_empty())?;
+    let prefix = nodes[..=first_input].to_vec();
+    let a = analysis::walk(file, prefix, walk, &mut Vec::new()).ok()?;
+    memory::batch_of(&a)
 }
 
 /// A solver's test nets, as solver.cpp InitTestNets makes them: each `test_net_param`, each

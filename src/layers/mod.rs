@@ -38,6 +38,7 @@ pub enum PoolingRule {
 }
 
 /// What a rule may consult besides the layer itself.
+#[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     pub phase: Phase,
     /// Shapes given with `--input NAME=N,C,H,W`, by top name. Input-like layers (Input, the

@@ -185,9 +185,11 @@ pub struct Input<'a> {
     pub file: &'a str,
     pub phase: Phase,
     pub net: &'a Analysis,
-    /// The same net with every input's batch one larger; `None` when it cannot be rebuilt
-    /// that way (a Reshape with a fixed batch, say): then everything counts as fixed.
-    pub next: Option<&'a Analysis>,
+    /// `net`'s replay, from `tally`.
+    pub here: &'a Tallies,
+    /// The replay of the same net with every input's batch one larger; `None` when it cannot
+    /// be rebuilt that way (a Reshape with a fixed batch, say): then everything counts as fixed.
+    pub next: Option<&'a Tallies>,
     /// TRAIN through a solver with test nets: the test nets, each at its own batch.
     pub test_nets: &'a [Analysis],
     /// Test nets that could not be built, with the reason.
@@ -260,6 +262,58 @@ pub fn resolve(flags: &Flags, solver: Option<&SolverParameter>) -> Result<Resolv
     })
 }
 
+/// One net's replay at one batch, in both models: all that `compute` needs of the net at
+/// B + 1, so that net can be dropped before the one at B is built.
+#[derive(Debug)]
+pub struct Tallies {
+    caffe: Tally,
+    ideal: ideal::Parts,
+}
+
+/// The precision the caffe model is computed at: BVLC Caffe has float and double only.
+fn caffe_dtype(settings: &Resolved) -> Dtype {
+    if settings.dtype == Dtype::Fp64 {
+        Dtype::Fp64
+    } else {
+        Dtype::Fp32
+    }
+}
+
+/// What the caffe replay needs to know of the settings and the solver.
+fn caffe_cfg(settings: &Resolved, phase: Phase, solver: Option<&SolverParameter>) -> Cfg {
+    let l1 = solver.is_some_and(|s| s.regularization_type() == "L1");
+    Cfg {
+        elem: caffe_dtype(settings).weight_bytes(),
+        device: settings.device,
+        engine: settings.engine,
+        train: (phase == Phase::Train).then(|| TrainCfg {
+            solver: settings.optimizer.caffe_solver(),
+            l1_decay: if l1 {
+                solver.map_or(0.0, |s| s.weight_decay())
+            } else {
+                0.0
+            },
+        }),
+    }
+}
+
+/// Replays `net` in both models, for `Input::here` and `Input::next`.
+pub fn tally(
+    file: &str,
+    net: &Analysis,
+    phase: Phase,
+    flags: &Flags,
+    solver: Option<&SolverParameter>,
+) -> Result<Tallies> {
+    let settings = resolve(flags, solver)?;
+    let cfg = caffe_cfg(&settings, phase, solver);
+    let overflow = |_| Error::invalid(file, None, "a memory figure of this net overflows 64 bits");
+    Ok(Tallies {
+        caffe: caffe::simulate(net, &cfg, &BTreeSet::new()).map_err(overflow)?,
+        ideal: ideal::parts(net, phase, settings.dtype, settings.optimizer).map_err(overflow)?,
+    })
+}
+
 pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
     let overflow = |_| {
         Error::invalid(
@@ -281,11 +335,7 @@ pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
     }
 
     // The caffe model.
-    let caffe_dtype = if settings.dtype == Dtype::Fp64 {
-        Dtype::Fp64
-    } else {
-        Dtype::Fp32
-    };
+    let caffe_dtype = caffe_dtype(&settings);
     if !settings.dtype.caffe_supported() {
         notes.push(format!(
             "BVLC Caffe has no half precision (Dtype is float or double): the caffe model is \
@@ -296,25 +346,11 @@ pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
     if settings.optimizer == Optimizer::AdamW && input.phase == Phase::Train {
         notes.push("BVLC Caffe has no AdamW: the caffe model counts Adam's state".into());
     }
-    let solver = input.solver;
-    let l1 = solver.is_some_and(|s| s.regularization_type() == "L1");
-    let cfg = Cfg {
-        elem: caffe_dtype.weight_bytes(),
-        device: settings.device,
-        engine: settings.engine,
-        train: (input.phase == Phase::Train).then(|| TrainCfg {
-            solver: settings.optimizer.caffe_solver(),
-            l1_decay: if l1 {
-                solver.map_or(0.0, |s| s.weight_decay())
-            } else {
-                0.0
-            },
-        }),
-    };
+    let cfg = caffe_cfg(&settings, input.phase, input.solver);
     let test_bytes = test_nets(input, &cfg, &mut notes).map_err(overflow)?;
-    let here = caffe::simulate(input.net, &cfg, &BTreeSet::new()).map_err(overflow)?;
+    let here = &input.here.caffe;
     let next = match (input.next, b) {
-        (Some(n), Some(_)) => Some(caffe::simulate(n, &cfg, &BTreeSet::new()).map_err(overflow)?),
+        (Some(n), Some(_)) => Some(&n.caffe),
         _ => None,
     };
     if b.is_none() {
@@ -347,8 +383,8 @@ pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
         &settings,
         caffe_dtype,
         batch,
-        &here,
-        next.as_ref(),
+        here,
+        next,
         test_bytes,
         notes,
         flags.buffers,
@@ -356,16 +392,12 @@ pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
     .map_err(overflow)?;
 
     // The ideal model.
-    let ideal_here = ideal::parts(input.net, input.phase, settings.dtype, settings.optimizer)
-        .map_err(overflow)?;
     let ideal_next = match (input.next, b) {
-        (Some(n), Some(_)) => Some(
-            ideal::parts(n, input.phase, settings.dtype, settings.optimizer).map_err(overflow)?,
-        ),
+        (Some(n), Some(_)) => Some(&n.ideal),
         _ => None,
     };
     let ideal_model =
-        ideal_model(settings.dtype, batch, &ideal_here, ideal_next.as_ref()).map_err(overflow)?;
+        ideal_model(settings.dtype, batch, &input.here.ideal, ideal_next).map_err(overflow)?;
 
     let memory = Memory {
         batch: b,
@@ -389,7 +421,7 @@ pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
         phase: input.phase,
         settings: &settings,
         memory: &memory,
-        tally: &here,
+        tally: here,
         cfg: &cfg,
         fit: fit.as_ref(),
     })
