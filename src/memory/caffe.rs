@@ -63,6 +63,9 @@ pub struct Cfg {
     pub device: Device,
     pub engine: Engine,
     pub train: Option<TrainCfg>,
+    /// Keep each layer-internal buffer in `Tally::buffers` (`--buffers`); otherwise only the
+    /// parts are summed, and a large net's replay holds no per-buffer list.
+    pub list_buffers: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +101,7 @@ pub struct Tally {
     pub parts: [u64; PARTS],
     /// What is allocated at Init: a test net that has not run yet holds only this.
     pub init: u64,
+    /// Each layer-internal buffer, with `Cfg::list_buffers`.
     pub buffers: Vec<BufferUse>,
     /// Bytes of parameter data of layers a test net shares with the train net by name.
     pub shareable_params: u64,
@@ -233,13 +237,15 @@ pub fn simulate(
         meta = add(meta, m.meta)?;
         for b in &m.bufs {
             t.add(b.part, b.when, b.bytes)?;
-            t.buffers.push(BufferUse {
-                layer: li,
-                name: b.name,
-                when: b.when,
-                part: b.part,
-                bytes: b.bytes,
-            });
+            if cfg.list_buffers {
+                t.buffers.push(BufferUse {
+                    layer: li,
+                    name: b.name,
+                    when: b.when,
+                    part: b.part,
+                    bytes: b.bytes,
+                });
+            }
         }
         for (j, &id) in l.top_ids.iter().enumerate() {
             if l.loss_weights.get(j).is_some_and(|&w| w != 0.0) && !param_diff[diff_root[id]] {

@@ -279,7 +279,7 @@ fn caffe_dtype(settings: &Resolved) -> Dtype {
     }
 }
 
-/// What the caffe replay needs to know of the settings and the solver.
+/// What the caffe replay needs to know of the settings and the solver (without a buffer list).
 fn caffe_cfg(settings: &Resolved, phase: Phase, solver: Option<&SolverParameter>) -> Cfg {
     let l1 = solver.is_some_and(|s| s.regularization_type() == "L1");
     Cfg {
@@ -294,6 +294,7 @@ fn caffe_cfg(settings: &Resolved, phase: Phase, solver: Option<&SolverParameter>
                 0.0
             },
         }),
+        list_buffers: false,
     }
 }
 
@@ -306,7 +307,10 @@ pub fn tally(
     solver: Option<&SolverParameter>,
 ) -> Result<Tallies> {
     let settings = resolve(flags, solver)?;
-    let cfg = caffe_cfg(&settings, phase, solver);
+    let cfg = Cfg {
+        list_buffers: flags.buffers,
+        ..caffe_cfg(&settings, phase, solver)
+    };
     let overflow = |_| Error::invalid(file, None, "a memory figure of this net overflows 64 bits");
     Ok(Tallies {
         caffe: caffe::simulate(net, &cfg, &BTreeSet::new()).map_err(overflow)?,
