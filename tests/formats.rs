@@ -328,3 +328,33 @@ fn graphviz_renders_the_dot_of_corpus_nets() {
         assert!(svg.contains("conv1"), "{net}: conv1 missing from the SVG");
     }
 }
+
+/// `--buffers` adds `memory.caffe.buffers` to the JSON, and only then; the entries in the
+/// layer_buffers part add up to that part (tiny in TEST at its batch of 2 on the CPU: 7252
+/// fixed + 2 x 344 per sample = 7940 bytes, as in tests/memory.rs).
+#[test]
+fn buffer_list_is_opt_in() {
+    let net = "testdata/memory/tiny.prototxt";
+    let plain: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["--format", "json", "--device", "cpu", net])).unwrap();
+    assert!(plain["memory"]["caffe"].get("buffers").is_none());
+    let listed: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "--format",
+        "json",
+        "--device",
+        "cpu",
+        "--buffers",
+        net,
+    ]))
+    .unwrap();
+    let caffe = &listed["memory"]["caffe"];
+    let sum: u64 = caffe["buffers"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|b| b["part"] == "layer_buffers")
+        .map(|b| b["total"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, 7940);
+    assert_eq!(caffe["parts"]["layer_buffers"]["total"], 7940);
+}
