@@ -9,6 +9,7 @@
 pub mod bvlc;
 pub mod fork;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::proto::LayerParameter;
@@ -149,6 +150,15 @@ pub fn mul(factors: &[u64]) -> Result<u64, RuleError> {
         acc.checked_mul(f)
             .ok_or_else(|| RuleError::new("operation count overflows 64 bits"))
     })
+}
+
+/// A layer's sub-message, or its defaults when the file leaves it out; borrowed, so that a rule
+/// reading a layer's parameters copies nothing.
+pub fn param_or_default<T: Clone + Default>(p: &Option<Box<T>>) -> Cow<'_, T> {
+    match p {
+        Some(b) => Cow::Borrowed(b),
+        None => Cow::Owned(T::default()),
+    }
 }
 
 /// Which blobs a count check is about.

@@ -3,7 +3,7 @@
 //! (src/caffe/layers/*.cpp for the CPU paths, *.cu for the GPU ones).
 
 use crate::analysis::{Analysis, LayerInfo};
-use crate::layers::Shape;
+use crate::layers::{param_or_default, Shape};
 use crate::proto::{
     convolution_parameter, eltwise_parameter::EltwiseOp, lrn_parameter, pooling_parameter,
     softmax_parameter,
@@ -344,7 +344,7 @@ fn spatial(list: &[u32], h: Option<u32>, w: Option<u32>, i: usize, n: usize, def
 fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
     let deconv = cx.l.ty == "Deconvolution";
     let direct = cx.gpu && cx.l.ty == "DepthwiseConvolution";
-    let cp = cx.l.lp.convolution_param.clone().unwrap_or_default();
+    let cp = param_or_default(&cx.l.lp.convolution_param);
     let Some(weight) = cx.l.params.first().map(|p| p.shape.clone()) else {
         cx.out.modeled = false;
         return Ok(());
@@ -458,7 +458,7 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// im2col_layer.cpp: four int Blobs of the spatial parameters.
 fn im2col(cx: &mut Cx) -> Result<(), Overflow> {
-    let cp = cx.l.lp.convolution_param.clone().unwrap_or_default();
+    let cp = param_or_default(&cx.l.lp.convolution_param);
     let bottom = cx.bottom(0).clone();
     let nsa = bottom
         .len()
@@ -480,7 +480,7 @@ fn im2col(cx: &mut Cx) -> Result<(), Overflow> {
 /// pooling_layer.cpp/.cu: max_idx_ (int, the top's size) for MAX with one top; rand_idx_ for
 /// STOCHASTIC, used by the GPU's TRAIN forward only (the CPU path is not implemented).
 fn pooling(cx: &mut Cx) -> Result<(), Overflow> {
-    let pp = cx.l.lp.pooling_param.clone().unwrap_or_default();
+    let pp = param_or_default(&cx.l.lp.pooling_param);
     let top = cx.top(0).clone();
     let n = count_from(&top, 0)?;
     match pp.pool() {
@@ -505,7 +505,7 @@ fn pooling(cx: &mut Cx) -> Result<(), Overflow> {
 /// their five diffs in backward. cuDNN's LRN (cudnn_lrn_layer.cpp, local_size <= 16) keeps
 /// no scale_ on the device.
 fn lrn(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = cx.l.lp.lrn_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.lrn_param);
     let bottom = cx.bottom(0).clone();
     let f = count_from(&bottom, 0)?;
     match p.norm_region() {
@@ -544,7 +544,7 @@ fn lrn(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// inner_product_layer.cpp Reshape: bias_multiplier_, M ones (M = the bottom's outer count).
 fn inner_product(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = cx.l.lp.inner_product_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.inner_product_param);
     if p.bias_term() {
         let bottom = cx.bottom(0).clone();
         let m = count_range(&bottom, 0, axis(p.axis(), bottom.len()))?;
@@ -555,7 +555,7 @@ fn inner_product(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// embed_layer.cpp Reshape: bias_multiplier_, M = the bottom's count.
 fn embed(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = cx.l.lp.embed_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.embed_param);
     if p.bias_term() {
         let m = count_from(cx.bottom(0), 0)?;
         bias_multiplier(cx, m)?;
@@ -588,7 +588,7 @@ fn dropout(cx: &mut Cx) -> Result<(), Overflow> {
 /// (the bottom with that axis 1) in forward. cuDNN's softmax (cudnn_softmax_layer.cpp) uses
 /// neither on the device. `b` is the bottom the softmax reads.
 fn softmax(cx: &mut Cx, b: usize) -> Result<(), Overflow> {
-    let p = cx.l.lp.softmax_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.softmax_param);
     let bottom = cx.bottom(b).clone();
     let ax = axis(p.axis(), bottom.len());
     cx.shape(1)?;
@@ -655,7 +655,7 @@ fn euclidean(cx: &mut Cx) -> Result<(), Overflow> {
 /// from set-up), the matrix H read from `source` when it is not a bottom, and its row sums.
 fn infogain(cx: &mut Cx) -> Result<(), Overflow> {
     softmax(cx, 0)?;
-    let p = cx.l.lp.infogain_loss_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.infogain_loss_param);
     let bottom = cx.bottom(0).clone();
     let f = count_from(&bottom, 0)?;
     let labels = u64::try_from(
@@ -769,7 +769,7 @@ fn bias_inner(cx: &Cx, bias_axes: usize) -> Result<u64, Overflow> {
     let ax = if bias_axes == 0 {
         0
     } else {
-        let p = cx.l.lp.bias_param.clone().unwrap_or_default();
+        let p = param_or_default(&cx.l.lp.bias_param);
         axis(p.axis(), bottom.len())
     };
     count_from(bottom, ax + bias_axes)
@@ -781,7 +781,7 @@ fn bias_inner(cx: &Cx, bias_axes: usize) -> Result<u64, Overflow> {
 /// bottom's diff (not in place, even when the bottom does not propagate), and the sums to
 /// sum_result_ (outer * scale) unless outer or inner is 1.
 fn scale(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = cx.l.lp.scale_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.scale_param);
     let bottom = cx.bottom(0).clone();
     let two = cx.l.bottom_ids.len() > 1;
     let scale_shape: Shape = if two {
@@ -841,7 +841,7 @@ fn scale(cx: &mut Cx) -> Result<(), Overflow> {
 /// eltwise_layer.cpp/.cu: MAX keeps max_idx_ (int, the top's size); backward reads the top's
 /// data and diff whatever propagates.
 fn eltwise(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = cx.l.lp.eltwise_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.eltwise_param);
     if p.operation() == EltwiseOp::Max {
         let top = cx.top(0).clone();
         cx.shape(top.len())?;
@@ -882,7 +882,7 @@ fn prelu(cx: &mut Cx) -> Result<(), Overflow> {
 /// mvn_layer.cpp: sum_multiplier_ (H*W, or C*H*W across channels) at set-up; mean_ and temp_
 /// (and variance_ when normalizing it) in forward.
 fn mvn(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = cx.l.lp.mvn_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.mvn_param);
     let bottom = cx.bottom(0).clone();
     let f = count_from(&bottom, 0)?;
     let n = count_range(&bottom, 0, 1)?;
@@ -910,7 +910,7 @@ fn mvn(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// reduction_layer.cpp Reshape: sum_multiplier_ over the reduced axes, for SUM and MEAN.
 fn reduction(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = cx.l.lp.reduction_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.reduction_param);
     let bottom = cx.bottom(0).clone();
     let dim = count_from(&bottom, axis(p.axis(), bottom.len()))?;
     use crate::proto::reduction_parameter::ReductionOp;
@@ -1038,7 +1038,7 @@ fn permute(cx: &mut Cx) -> Result<(), Overflow> {
 /// sum_spatial_multiplier_ (H*W) at set-up; buffer_ (one image) and norm_ (N, or N*H*W when
 /// not across_spatial) in forward; buffer_channel_ (C) and buffer_spatial_ (H*W) in backward.
 fn normalize(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = cx.l.lp.norm_param.clone().unwrap_or_default();
+    let p = param_or_default(&cx.l.lp.norm_param);
     let bottom = cx.bottom(0).clone();
     let n = count_range(&bottom, 0, 1)?;
     let c = count_range(&bottom, 1, 2)?;

@@ -1,7 +1,7 @@
 //! Eltwise, Reduction and ArgMax.
 
 use super::{blob, count_range, elems, err, int, tops_only, Layer};
-use crate::layers::{canonical_axis, mul, RuleResult};
+use crate::layers::{canonical_axis, mul, param_or_default, RuleResult};
 use crate::proto::eltwise_parameter::EltwiseOp;
 use crate::proto::reduction_parameter::ReductionOp;
 
@@ -10,7 +10,7 @@ use crate::proto::reduction_parameter::ReductionOp;
 pub(super) fn eltwise(l: &Layer) -> RuleResult {
     l.min_bottoms(2)?;
     l.exact_tops(1)?;
-    let p = l.lp.eltwise_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.eltwise_param);
     let n = l.n_bottoms();
     if !(p.coeff.is_empty() || p.coeff.len() == n) {
         return Err(err(format!(
@@ -46,7 +46,7 @@ pub(super) fn eltwise(l: &Layer) -> RuleResult {
 pub(super) fn reduction(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = l.lp.reduction_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.reduction_param);
     let bottom = l.bottom(0)?;
     let axis = canonical_axis(p.axis(), bottom.len())?;
     let top = bottom[..axis].to_vec();
@@ -71,7 +71,7 @@ pub(super) fn reduction(l: &Layer) -> RuleResult {
 pub(super) fn argmax(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = l.lp.argmax_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.argmax_param);
     let bottom = l.bottom(0)?;
     let top_k = int(p.top_k(), "top_k")?;
     if top_k < 1 {

@@ -3,7 +3,7 @@
 //! `compute_output_shape`.
 
 use super::{blob, count_range, elems, err, filled, fit, int, u, Layer};
-use crate::layers::{canonical_axis, mul, Out, RuleError, RuleResult, Shape};
+use crate::layers::{canonical_axis, mul, param_or_default, Out, RuleError, RuleResult, Shape};
 use crate::proto::ConvolutionParameter;
 
 /// The spatial configuration shared by the three layers.
@@ -201,7 +201,7 @@ fn base_conv(l: &Layer, reverse: bool) -> RuleResult {
             l.n_tops()
         )));
     }
-    let cp = l.lp.convolution_param.clone().unwrap_or_default();
+    let cp = param_or_default(&l.lp.convolution_param);
     let bottom = l.bottom(0)?;
     let g = geometry(l.ty, &cp, bottom, 0)?;
     let ca = g.channel_axis;
@@ -316,7 +316,7 @@ pub(super) fn deconvolution(l: &Layer) -> RuleResult {
 pub(super) fn im2col(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let cp = l.lp.convolution_param.clone().unwrap_or_default();
+    let cp = param_or_default(&l.lp.convolution_param);
     let bottom = l.bottom(0)?;
     let g = geometry(l.ty, &cp, bottom, 1)?;
     let ca = g.channel_axis;

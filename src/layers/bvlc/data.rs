@@ -7,7 +7,7 @@
 //! flag that supplies it.
 
 use super::{blob, err, int, tops_only, Layer};
-use crate::layers::{RuleError, RuleResult, Shape};
+use crate::layers::{param_or_default, RuleError, RuleResult, Shape};
 use crate::proto::BlobShape;
 
 /// `Blob::Reshape(const BlobShape&)`.
@@ -97,7 +97,7 @@ pub(super) fn data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.min_tops(1)?;
     l.max_tops(2)?;
-    let dp = l.lp.data_param.clone().unwrap_or_default();
+    let dp = param_or_default(&l.lp.data_param);
     let n = int(dp.batch_size(), "batch_size")?;
     let crop = crop_size(l, dp.crop_size())?;
     let data = match given(l, 0)? {
@@ -127,7 +127,7 @@ pub(super) fn data(l: &Layer) -> RuleResult {
 pub(super) fn image_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.exact_tops(2)?;
-    let p = l.lp.image_data_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.image_data_param);
     let (nh, nw) = (
         int(p.new_height(), "new_height")?,
         int(p.new_width(), "new_width")?,
@@ -177,7 +177,7 @@ pub(super) fn image_data(l: &Layer) -> RuleResult {
 pub(super) fn window_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.exact_tops(2)?;
-    let p = l.lp.window_data_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.window_data_param);
     let n = int(p.batch_size(), "batch_size")?;
     let data = match given(l, 0)? {
         Some(s) => s,
@@ -225,7 +225,7 @@ pub(super) fn hdf5_data(l: &Layer) -> RuleResult {
 pub(super) fn memory_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.exact_tops(2)?;
-    let p = l.lp.memory_data_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.memory_data_param);
     let dims = [
         int(p.batch_size(), "batch_size")?,
         int(p.channels(), "channels")?,
@@ -250,7 +250,7 @@ pub(super) fn memory_data(l: &Layer) -> RuleResult {
 pub(super) fn dummy_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.min_tops(1)?;
-    let p = l.lp.dummy_data_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.dummy_data_param);
     let n = l.n_tops();
     let fillers = p.data_filler.len();
     if !(fillers == 0 || fillers == 1 || fillers == n) {

@@ -4,7 +4,7 @@
 //! anonymous blob the net adds); the rule then returns shapes only for the tops written.
 
 use super::{count_range, dim, elems, err, int, legacy, tops_only, Layer};
-use crate::layers::{canonical_axis, mul, RuleError, RuleResult, Shape};
+use crate::layers::{canonical_axis, mul, param_or_default, RuleError, RuleResult, Shape};
 use crate::proto::hinge_loss_parameter::Norm;
 
 /// The written tops of a loss: at most `max`; none is allowed (Caffe adds the loss top).
@@ -63,7 +63,7 @@ pub(super) fn accuracy(l: &Layer) -> RuleResult {
     l.exact_bottoms(2)?;
     l.min_tops(1)?;
     l.max_tops(2)?;
-    let p = l.lp.accuracy_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.accuracy_param);
     let (data, label) = (l.bottom(0)?, l.bottom(1)?);
     let top_k = int(p.top_k(), "top_k")?;
     let labels = elems(label)?;
@@ -153,7 +153,7 @@ pub(super) fn infogain(l: &Layer) -> RuleResult {
     l.min_bottoms(2)?;
     l.max_bottoms(3)?;
     loss_tops(l, 2)?;
-    let p = l.lp.infogain_loss_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.infogain_loss_param);
     let data = l.bottom(0)?;
     let axis = canonical_axis(p.axis(), data.len())?;
     if l.lp

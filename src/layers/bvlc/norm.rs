@@ -1,7 +1,7 @@
 //! Normalisation and affine layers: LRN, BatchNorm, Scale, Bias, MVN, Softmax.
 
 use super::{blob, elems, err, filled, int, legacy, tops_only, Layer};
-use crate::layers::{canonical_axis, mul, Out, RuleError, RuleResult, Shape};
+use crate::layers::{canonical_axis, mul, param_or_default, Out, RuleError, RuleResult, Shape};
 use crate::proto::lrn_parameter::NormRegion;
 
 /// LRN: top = bottom (4 axes). `local_size` must be odd.
@@ -12,7 +12,7 @@ use crate::proto::lrn_parameter::NormRegion;
 pub(super) fn lrn(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = l.lp.lrn_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.lrn_param);
     let size = int(p.local_size(), "local_size")?;
     if size % 2 != 1 {
         return Err(err(format!(
@@ -118,7 +118,7 @@ pub(super) fn scale(l: &Layer) -> RuleResult {
     l.min_bottoms(1)?;
     l.max_bottoms(2)?;
     l.exact_tops(1)?;
-    let p = l.lp.scale_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.scale_param);
     let bottom = l.bottom(0)?;
     let mut params = Vec::new();
     let scale = match l.bottoms.get(1) {
@@ -155,7 +155,7 @@ pub(super) fn bias(l: &Layer) -> RuleResult {
     l.min_bottoms(1)?;
     l.max_bottoms(2)?;
     l.exact_tops(1)?;
-    let p = l.lp.bias_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.bias_param);
     let bottom = l.bottom(0)?;
     let mut params = Vec::new();
     let bias = match l.bottoms.get(1) {
@@ -189,7 +189,7 @@ pub(super) fn mvn(l: &Layer) -> RuleResult {
             .map(|i| legacy(bottom, i))
             .collect::<Result<Shape, _>>()?,
     )?;
-    let p = l.lp.mvn_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.mvn_param);
     let per_element = if p.normalize_variance() { 5 } else { 2 };
     let flops = mul(&[elems(&top)?, per_element])?;
     Ok(tops_only(vec![top], flops))

@@ -9,7 +9,7 @@
 //! or RNN `W_hh [H, H]`, `W_ho [H, H]`, `b_o [H]`.
 
 use super::{blob, count_range, dim, elems, err, filled, fit, int, Layer};
-use crate::layers::{canonical_axis, mul, Out, RuleResult, Shape};
+use crate::layers::{canonical_axis, mul, param_or_default, Out, RuleResult, Shape};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -32,7 +32,7 @@ pub(super) fn rnn(l: &Layer) -> RuleResult {
 }
 
 fn recurrent(l: &Layer, kind: Kind) -> RuleResult {
-    let p = l.lp.recurrent_param.clone().unwrap_or_default();
+    let p = param_or_default(&l.lp.recurrent_param);
     let states = if kind == Kind::Lstm { 2 } else { 1 };
     let exposed = if p.expose_hidden() { states } else { 0 };
     l.min_bottoms(2 + exposed)?;
