@@ -29,12 +29,11 @@ pub struct ParamInfo {
 /// One layer of the built net, with everything the report and the memory models need.
 #[derive(Debug, Clone)]
 pub struct LayerInfo {
-    /// The layer as built (shared with the graph's node and the other walks of the net).
+    /// The layer as built (shared with the graph's node and the other walks of the net): its
+    /// bottoms (rewired to Split tops) and tops (with a loss's automatic one) are the report's.
     pub lp: Rc<LayerParameter>,
     pub name: String,
     pub ty: String,
-    pub bottoms: Vec<String>,
-    pub tops: Vec<String>,
     pub bottom_ids: Vec<usize>,
     pub top_ids: Vec<usize>,
     /// Per top: whether it is the bottom at the same index, computed in place.
@@ -384,8 +383,6 @@ pub fn walk(
         layers.push(LayerInfo {
             name,
             ty,
-            bottoms: lp.bottom.clone(),
-            tops: lp.top.clone(),
             bottom_ids,
             top_ids,
             top_in_place,

@@ -1,6 +1,8 @@
 //! The report: serde structs that are the JSON schema (SPEC §5). Output formats read it and
 //! never recompute anything.
 
+use std::rc::Rc;
+
 use serde::Serialize;
 
 use crate::analysis::Analysis;
@@ -173,11 +175,17 @@ pub fn describe(
         totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
         totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
         let in_place = l.in_place();
+        // The names as the layer was built (a Split's rewired bottoms, a loss's automatic
+        // top), moved out of the layer when nothing else holds it any more.
+        let (bottoms, tops) = match Rc::try_unwrap(l.lp) {
+            Ok(lp) => (lp.bottom, lp.top),
+            Err(shared) => (shared.bottom.clone(), shared.top.clone()),
+        };
         layers.push(Layer {
             name: l.name,
             ty: l.ty,
-            bottoms: l.bottoms,
-            tops: l.tops,
+            bottoms,
+            tops,
             in_place,
             inserted: l.inserted,
             line: l.pos.line,

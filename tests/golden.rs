@@ -142,8 +142,8 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
     for (i, (g, m)) in gl.iter().zip(&a.layers).enumerate() {
         let same = g["name"].as_str() == Some(m.name.as_str())
             && g["type"].as_str() == Some(m.ty.as_str())
-            && strings(&g["bottoms"]) == m.bottoms
-            && strings(&g["tops"]) == m.tops;
+            && strings(&g["bottoms"]) == m.lp.bottom
+            && strings(&g["tops"]) == m.lp.top;
         if !same {
             return Some(format!(
                 "layer #{i}: expected {} ({}) {:?} -> {:?}, got {} ({}) {:?} -> {:?}",
@@ -153,8 +153,8 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
                 strings(&g["tops"]),
                 m.name,
                 m.ty,
-                m.bottoms,
-                m.tops
+                m.lp.bottom,
+                m.lp.top
             ));
         }
         if with_shapes {
