@@ -32,8 +32,6 @@ pub struct LayerInfo {
     /// The layer as built (shared with the graph's node and the other walks of the net): its
     /// bottoms (rewired to Split tops) and tops (with a loss's automatic one) are the report's.
     pub lp: Rc<LayerParameter>,
-    pub name: String,
-    pub ty: String,
     pub bottom_ids: Vec<usize>,
     pub top_ids: Vec<usize>,
     /// Per top: whether it is the bottom at the same index, computed in place.
@@ -56,6 +54,15 @@ pub struct LayerInfo {
 }
 
 impl LayerInfo {
+    pub fn name(&self) -> &str {
+        self.lp.name()
+    }
+
+    /// The type as built (V0/V1 types already upgraded; an inserted Split's is "Split").
+    pub fn ty(&self) -> &str {
+        self.lp.r#type()
+    }
+
     pub fn in_place(&self) -> bool {
         self.top_in_place.iter().any(|&b| b)
     }
@@ -153,8 +160,8 @@ pub fn walk(
             Rc::make_mut(&mut lp).propagate_down = vec![true, true, false, false];
         }
         let li = layers.len();
-        let name = lp.name().to_string();
-        let ty = lp.r#type().to_string();
+        let name = lp.name();
+        let ty = lp.r#type();
         let err = |msg: String| Error::invalid(file, Some(pos), msg);
 
         if !lp.propagate_down.is_empty() && lp.propagate_down.len() != lp.bottom.len() {
@@ -297,7 +304,7 @@ pub fn walk(
         } else {
             (0..lp.top.len())
                 .map(|j| {
-                    if j == 0 && default_loss_weight(&ty) {
+                    if j == 0 && default_loss_weight(ty) {
                         1.0
                     } else {
                         0.0
@@ -357,7 +364,7 @@ pub fn walk(
                         if mismatch {
                             return Err(err(format!(
                                 "Cannot share param '{pname}' owned by layer '{}' with layer '{name}'; {} mismatch: owner has shape {oshape:?}, this layer expects {shape:?}",
-                                layers[ol].name,
+                                layers[ol].name(),
                                 if permissive { "count" } else { "shape" }
                             )));
                         }
@@ -381,8 +388,6 @@ pub fn walk(
             }
         }
         layers.push(LayerInfo {
-            name,
-            ty,
             bottom_ids,
             top_ids,
             top_in_place,
@@ -494,7 +499,7 @@ fn backward_analysis(
         for l in layers.iter_mut() {
             l.need_backward = true;
             for (j, &id) in l.bottom_ids.iter().enumerate() {
-                let allow = allow_force_backward(&l.ty, j);
+                let allow = allow_force_backward(l.ty(), j);
                 l.bottom_need_backward[j] |= allow;
                 blobs[id].need_backward |= l.bottom_need_backward[j];
             }
@@ -539,7 +544,7 @@ fn too_many(file: &str, l: &LayerInfo, what: &str) -> Error {
         Some(l.pos),
         format!(
             "the net's {what} overflow 64 bits at layer '{}': more than caffe-mem can count",
-            l.name
+            l.name()
         ),
     )
 }

@@ -158,7 +158,7 @@ pub fn describe(
         let learnable: u64 = l.owned_params().filter(|p| p.learns).map(|p| p.count).sum();
         // A Split's tops share their bottom's data (split_layer.cpp: ShareData), like in-place
         // tops: the layer creates no new activation.
-        let activation_bytes: u64 = if l.ty == "Split" {
+        let activation_bytes: u64 = if l.ty() == "Split" {
             0
         } else {
             l.top_ids
@@ -177,13 +177,23 @@ pub fn describe(
         let in_place = l.in_place();
         // The names as the layer was built (a Split's rewired bottoms, a loss's automatic
         // top), moved out of the layer when nothing else holds it any more.
-        let (bottoms, tops) = match Rc::try_unwrap(l.lp) {
-            Ok(lp) => (lp.bottom, lp.top),
-            Err(shared) => (shared.bottom.clone(), shared.top.clone()),
+        let (name, ty, bottoms, tops) = match Rc::try_unwrap(l.lp) {
+            Ok(lp) => (
+                lp.name.unwrap_or_default(),
+                lp.r#type.unwrap_or_default(),
+                lp.bottom,
+                lp.top,
+            ),
+            Err(shared) => (
+                shared.name().to_string(),
+                shared.r#type().to_string(),
+                shared.bottom.clone(),
+                shared.top.clone(),
+            ),
         };
         layers.push(Layer {
-            name: l.name,
-            ty: l.ty,
+            name,
+            ty,
             bottoms,
             tops,
             in_place,

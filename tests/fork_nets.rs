@@ -12,7 +12,7 @@ fn shapes_of(opts: &Options, names: &[&str]) -> Vec<Vec<Vec<i64>>> {
         .map(|n| {
             a.layers
                 .iter()
-                .find(|l| l.name == *n)
+                .find(|l| l.name() == *n)
                 .unwrap_or_else(|| panic!("no layer {n}"))
                 .output_shapes
                 .clone()

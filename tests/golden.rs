@@ -131,7 +131,7 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
     };
     let gl = case.g["layers"].as_array().unwrap();
     if gl.len() != a.layers.len() {
-        let names: Vec<&str> = a.layers.iter().map(|l| l.name.as_str()).collect();
+        let names: Vec<&str> = a.layers.iter().map(|l| l.name()).collect();
         return Some(format!(
             "{} layers expected, got {}: {:?}",
             gl.len(),
@@ -140,8 +140,8 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
         ));
     }
     for (i, (g, m)) in gl.iter().zip(&a.layers).enumerate() {
-        let same = g["name"].as_str() == Some(m.name.as_str())
-            && g["type"].as_str() == Some(m.ty.as_str())
+        let same = g["name"].as_str() == Some(m.name())
+            && g["type"].as_str() == Some(m.ty())
             && strings(&g["bottoms"]) == m.lp.bottom
             && strings(&g["tops"]) == m.lp.top;
         if !same {
@@ -151,8 +151,8 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
                 g["type"],
                 strings(&g["bottoms"]),
                 strings(&g["tops"]),
-                m.name,
-                m.ty,
+                m.name(),
+                m.ty(),
                 m.lp.bottom,
                 m.lp.top
             ));
@@ -162,7 +162,9 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
             if tops != m.output_shapes {
                 return Some(format!(
                     "layer #{i} {} ({}): tops expected {tops:?}, got {:?}",
-                    m.name, m.ty, m.output_shapes
+                    m.name(),
+                    m.ty(),
+                    m.output_shapes
                 ));
             }
             let params = shapes(&g["param_shapes"]);
@@ -170,7 +172,8 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
             if params != ours {
                 return Some(format!(
                     "layer #{i} {} ({}): params expected {params:?}, got {ours:?}",
-                    m.name, m.ty
+                    m.name(),
+                    m.ty()
                 ));
             }
         }

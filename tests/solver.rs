@@ -23,7 +23,7 @@ fn a_solver_leads_to_its_training_net() {
         .unwrap()
         .ends_with("solver.prototxt"));
     // TRAIN keeps the TRAIN data layer (batch 8) and the loss; ip_deep needs a stage.
-    let names: Vec<&str> = a.analysis.layers.iter().map(|l| l.name.as_str()).collect();
+    let names: Vec<&str> = a.analysis.layers.iter().map(|l| l.name()).collect();
     assert_eq!(names, ["train_data", "ip", "loss"]);
     assert_eq!(a.analysis.layers[0].output_shapes[0], vec![8, 1, 28, 28]);
 }

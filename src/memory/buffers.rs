@@ -38,7 +38,7 @@ pub enum Alias {
 }
 
 pub fn alias(l: &LayerInfo) -> Alias {
-    match l.ty.as_str() {
+    match l.ty() {
         // split_layer.cpp Forward_cpu: top[i]->ShareData(*bottom[0]).
         "Split" => Alias::Data,
         // reshape_layer.cpp Reshape and flatten_layer.cpp Forward/Backward share data and diff.
@@ -251,7 +251,7 @@ pub fn layer_mem(l: &LayerInfo, a: &Analysis, cfg: &Cfg) -> Result<LayerMem, Ove
     };
     cx.default_grad();
     cx.out.grad.forward_writes = vec![false; l.bottom_ids.len()];
-    let ty = l.ty.as_str();
+    let ty = l.ty();
     match ty {
         "Convolution" | "Deconvolution" | "DepthwiseConvolution" => convolution(&mut cx)?,
         "Im2col" => im2col(&mut cx)?,
@@ -342,8 +342,8 @@ fn spatial(list: &[u32], h: Option<u32>, w: Option<u32>, i: usize, n: usize, def
 /// on the CPU; its .cu computes directly, without column buffer or bias multiplier, and takes
 /// every bottom diff.
 fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
-    let deconv = cx.l.ty == "Deconvolution";
-    let direct = cx.gpu && cx.l.ty == "DepthwiseConvolution";
+    let deconv = cx.l.ty() == "Deconvolution";
+    let direct = cx.gpu && cx.l.ty() == "DepthwiseConvolution";
     let cp = param_or_default(&cx.l.lp.convolution_param);
     let Some(weight) = cx.l.params.first().map(|p| p.shape.clone()) else {
         cx.out.modeled = false;

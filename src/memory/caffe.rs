@@ -177,7 +177,7 @@ pub fn simulate(
     // Blob data: each top a layer writes, once per Blob (net.cpp AppendTop, syncedmem.cpp).
     for l in &a.layers {
         // DummyData fills its tops at set-up (dummy_data_layer.cpp LayerSetUp runs Forward).
-        let when = if l.ty == "DummyData" {
+        let when = if l.ty() == "DummyData" {
             When::Init
         } else {
             When::Forward
@@ -201,7 +201,7 @@ pub fn simulate(
     // ShareWeights). In TRAIN every owned parameter gets a diff (ClearParamDiffs) and solver
     // state, lr_mult 0 and BatchNorm statistics included.
     for l in &a.layers {
-        let shared_by_name = shared_layer_names.contains(l.name.as_str());
+        let shared_by_name = shared_layer_names.contains(l.name());
         for p in &l.params {
             meta = add(meta, shape_bytes(p.shape.len())?)?;
             if p.owner.is_some() {
@@ -232,7 +232,7 @@ pub fn simulate(
     for (li, l) in a.layers.iter().enumerate() {
         let m = buffers::layer_mem(l, a, cfg)?;
         if !m.modeled {
-            t.unmodeled.insert(l.ty.clone());
+            t.unmodeled.insert(l.ty().to_string());
         }
         meta = add(meta, m.meta)?;
         for b in &m.bufs {

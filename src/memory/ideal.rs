@@ -34,7 +34,7 @@ impl Parts {
 /// analysis), and a Split top is its bottom's buffer.
 pub fn storage(a: &Analysis) -> Vec<usize> {
     let mut root: Vec<usize> = (0..a.blobs.len()).collect();
-    for l in a.layers.iter().filter(|l| l.ty == "Split") {
+    for l in a.layers.iter().filter(|l| l.ty() == "Split") {
         if let Some(&b) = l.bottom_ids.first() {
             for &t in &l.top_ids {
                 root[t] = root[b];

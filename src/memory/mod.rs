@@ -450,7 +450,7 @@ fn test_nets(
     if input.phase != Phase::Train || input.test_nets.is_empty() {
         return Ok(0);
     }
-    let names: BTreeSet<&str> = input.net.layers.iter().map(|l| l.name.as_str()).collect();
+    let names: BTreeSet<&str> = input.net.layers.iter().map(|l| l.name()).collect();
     let test_cfg = Cfg {
         train: None,
         ..*cfg
@@ -544,8 +544,8 @@ fn caffe_model(
                         .flatten();
                     let l = &input.net.layers[u.layer];
                     Ok(Buffer {
-                        layer: l.name.clone(),
-                        ty: l.ty.clone(),
+                        layer: l.name().to_string(),
+                        ty: l.ty().to_string(),
                         buffer: u.name,
                         when: u.when,
                         part: u.part,

@@ -84,7 +84,7 @@ fn in_place(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Overflow> {
     let mut layers = Vec::new();
     let mut saved = 0u64;
     for (li, l) in a.layers.iter().enumerate() {
-        if !can_run_in_place(&l.ty)
+        if !can_run_in_place(l.ty())
             || l.bottom_ids.len() != 1
             || l.top_ids.len() != 1
             || l.top_in_place[0]
@@ -96,9 +96,9 @@ fn in_place(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Overflow> {
         let producer = &a.layers[bottom.producer];
         if bottom.consumers != [li]
             || bottom.is_input
-            || producer.ty == "Split"
+            || producer.ty() == "Split"
             || bottom.shape != a.blobs[t].shape
-            || (train && backward_reads_top(&producer.ty))
+            || (train && backward_reads_top(producer.ty()))
         {
             continue;
         }
@@ -109,14 +109,14 @@ fn in_place(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Overflow> {
         if cx.tally.diffs.get(t) == Some(&true) {
             gain = add(gain, full)?;
         }
-        let extra = match l.ty.as_str() {
+        let extra = match l.ty() {
             "Scale" | "PReLU" => full,
             "BatchNorm" if train && l.need_backward => full,
             _ => 0,
         };
         if gain > extra {
             saved = add(saved, gain - extra)?;
-            layers.push(l.name.clone());
+            layers.push(l.name().to_string());
         }
     }
     if !layers.is_empty() {
@@ -154,7 +154,7 @@ fn largest_activations(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Ov
     let a = cx.analysis;
     let mut held: Vec<(u64, usize)> = Vec::new();
     for (li, l) in a.layers.iter().enumerate() {
-        if l.ty == "Split" {
+        if l.ty() == "Split" {
             continue;
         }
         let mut n = 0u64;
@@ -183,7 +183,10 @@ fn largest_activations(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Ov
         cx.memory.caffe.parts.activations.total,
         cx.memory.caffe.parts.activation_diffs.total,
     )?;
-    let names: Vec<String> = held.iter().map(|h| a.layers[h.1].name.clone()).collect();
+    let names: Vec<String> = held
+        .iter()
+        .map(|h| a.layers[h.1].name().to_string())
+        .collect();
     out.push(Suggestion {
         kind: "largest_activations",
         action: format!(
@@ -242,7 +245,10 @@ fn largest_params(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Overflo
     }
     let sum = held.iter().try_fold(0, |acc, h| add(acc, h.0))?;
     let all = (0..a.layers.len()).try_fold(0, |acc, li| add(acc, layer_param_bytes(cx, li)?))?;
-    let names: Vec<String> = held.iter().map(|h| a.layers[h.1].name.clone()).collect();
+    let names: Vec<String> = held
+        .iter()
+        .map(|h| a.layers[h.1].name().to_string())
+        .collect();
     out.push(Suggestion {
         kind: "largest_params",
         action: format!(
@@ -305,7 +311,7 @@ fn fully_connected(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Overfl
         .layers
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.ty == "InnerProduct")
+        .filter(|(_, l)| l.ty() == "InnerProduct")
         .map(|(i, l)| (count(l), i))
         .filter(|f| f.0 > 0)
         .collect();
@@ -317,7 +323,10 @@ fn fully_connected(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Overfl
     let saves = fc
         .iter()
         .try_fold(0, |acc, f| add(acc, layer_param_bytes(cx, f.1)?))?;
-    let names: Vec<String> = fc.iter().map(|f| a.layers[f.1].name.clone()).collect();
+    let names: Vec<String> = fc
+        .iter()
+        .map(|f| a.layers[f.1].name().to_string())
+        .collect();
     out.push(Suggestion {
         kind: "fully_connected",
         action: format!(
@@ -344,7 +353,7 @@ fn fully_connected(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Overfl
 fn separable(cx: &Context, out: &mut Vec<Suggestion>) {
     let mut cands: Vec<(u64, usize, u64, u64)> = Vec::new();
     for (li, l) in cx.analysis.layers.iter().enumerate() {
-        if l.ty != "Convolution" || l.macs == 0 {
+        if l.ty() != "Convolution" || l.macs == 0 {
             continue;
         }
         let group = l.lp.convolution_param.as_ref().map_or(1, |c| c.group());
@@ -374,11 +383,11 @@ fn separable(cx: &Context, out: &mut Vec<Suggestion>) {
         let ratio = 1.0 / cout as f64 + 1.0 / k as f64;
         out.push(Suggestion {
             kind: "depthwise_separable",
-            layers: vec![l.name.clone()],
+            layers: vec![l.name().to_string()],
             action: format!(
                 "replace {} with a depthwise convolution (group = channels) and a 1x1 \
                  convolution: {:.1}% of its MACs (1/{} + 1/{})",
-                l.name,
+                l.name(),
                 100.0 * ratio,
                 cout,
                 k
