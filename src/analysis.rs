@@ -30,7 +30,8 @@ pub struct ParamInfo {
 #[derive(Debug, Clone)]
 pub struct LayerInfo {
     /// The layer as built (shared with the graph's node and the other walks of the net): its
-    /// bottoms (rewired to Split tops) and tops (with a loss's automatic one) are the report's.
+    /// name, type, bottoms (rewired to Split tops) and tops (with a loss's automatic one) are
+    /// the ones reported.
     pub lp: Rc<LayerParameter>,
     pub bottom_ids: Vec<usize>,
     pub top_ids: Vec<usize>,
