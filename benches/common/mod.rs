@@ -2,6 +2,10 @@
 
 pub mod gen;
 
+/// The binary's allocator (src/main.rs), so the stages are timed as the tool runs them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 
 /// One net to measure: a short name for criterion's report and the file's text.
