@@ -9,6 +9,7 @@
 
 use caffe_mem::format::{self, Format, Style};
 use caffe_mem::layers::Phase;
+use caffe_mem::memory::Flags;
 use caffe_mem::pipeline::{analyze_bytes, report, Options};
 use caffe_mem::report::Report;
 use libfuzzer_sys::fuzz_target;
@@ -40,6 +41,11 @@ fn check_memory(memory: &Value) {
                     s[2].checked_add(f[2])?,
                 ])
             });
+        }
+        // With `--buffers`, each listed buffer is a line of its own.
+        for b in m["buffers"].as_array().into_iter().flatten() {
+            let f = [u(&b["fixed"]), u(&b["per_sample"]), u(&b["total"])];
+            assert_eq!(line(f[0], f[1], batch), Some(f[2]), "{model}: {b}");
         }
         let whole = [u(&m["fixed"]), u(&m["per_sample"]), u(&m["total"])];
         assert_eq!(
@@ -78,9 +84,14 @@ fuzz_target!(|data: &[u8]| {
     let Some(test) = run(&Options::default(), data) else {
         return;
     };
+    // TRAIN also lists the caffe model's buffers (`--buffers`).
     let train = Options {
         phase: Some(Phase::Train),
         batch: Some(3),
+        memory: Flags {
+            buffers: true,
+            ..Flags::default()
+        },
         ..Options::default()
     };
     if let Some(train) = run(&train, data) {
