@@ -311,21 +311,20 @@ pub fn tally(
         list_buffers: flags.buffers,
         ..caffe_cfg(&settings, phase, solver)
     };
-    let overflow = |_| Error::invalid(file, None, "a memory figure of this net overflows 64 bits");
+    let overflow = |_| overflow_error(file);
     Ok(Tallies {
         caffe: caffe::simulate(net, &cfg, &BTreeSet::new()).map_err(overflow)?,
         ideal: ideal::parts(net, phase, settings.dtype, settings.optimizer).map_err(overflow)?,
     })
 }
 
+/// A memory figure past 64 bits: a sum over the whole net, so no one place is to blame.
+fn overflow_error(file: &str) -> Error {
+    Error::invalid(file, None, "a memory figure of this net overflows 64 bits")
+}
+
 pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
-    let overflow = |_| {
-        Error::invalid(
-            input.file,
-            None,
-            "a memory figure of this net overflows 64 bits",
-        )
-    };
+    let overflow = |_| overflow_error(input.file);
     let settings = resolve(flags, input.solver)?;
     let b = batch_of(input.net);
     let mut notes: Vec<String> = input.test_net_errors.to_vec();
