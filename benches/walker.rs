@@ -43,9 +43,8 @@ fn walker(c: &mut Criterion) {
         )
         .expect("loads");
         let build = |mut n: caffe_mem::proto::NetParameter| {
-            let (_, positions) = upgrade::upgrade(&file, &mut n, &loaded.root_fields)?;
-            let layers = std::mem::take(&mut n.layer);
-            let (layers, positions) = filter::filter(&file, layers, positions, &state)?;
+            let u = upgrade::upgrade(&file, &mut n, Vec::new(), &loaded.root_fields)?;
+            let (layers, positions) = filter::filter(&file, u.layers, u.positions, &state)?;
             graph::insert_splits(&file, layers, positions)
         };
         let nodes = build(loaded.net.clone()).expect("builds");

@@ -1,6 +1,8 @@
 //! Phase, stage and level rules: which layers a net keeps for a given state, as Caffe's
 //! `Net::FilterNet` and `Net::StateMeetsRule` decide (src/caffe/net.cpp).
 
+use std::rc::Rc;
+
 use crate::error::{Error, Result};
 use crate::layers::Phase;
 use crate::proto::{self, LayerParameter, NetStateRule};
@@ -41,10 +43,10 @@ fn meets(state: &State, rule: &NetStateRule) -> bool {
 /// layer that has both kinds.
 pub fn filter(
     file: &str,
-    layers: Vec<LayerParameter>,
+    layers: Vec<Rc<LayerParameter>>,
     positions: Vec<Pos>,
     state: &State,
-) -> Result<(Vec<LayerParameter>, Vec<Pos>)> {
+) -> Result<(Vec<Rc<LayerParameter>>, Vec<Pos>)> {
     let mut kept = Vec::with_capacity(layers.len());
     let mut kept_pos = Vec::with_capacity(layers.len());
     for (lp, pos) in layers.into_iter().zip(positions) {

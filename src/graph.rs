@@ -59,7 +59,7 @@ fn check_name_length(file: &str, lp: &LayerParameter, pos: Pos) -> Result<()> {
 /// counts are plain vectors rather than maps keyed by (layer, top).
 pub fn insert_splits(
     file: &str,
-    layers: Vec<LayerParameter>,
+    layers: Vec<Rc<LayerParameter>>,
     positions: Vec<Pos>,
 ) -> Result<Vec<Node>> {
     let mut first_top = Vec::with_capacity(layers.len() + 1);
@@ -123,8 +123,10 @@ pub fn insert_splits(
             if consumers[t] > 1 {
                 let producer = top_layer[t];
                 let name = out[placed[producer]].lp.name();
-                lp.bottom[j] =
+                let rewired =
                     split_blob_name(name, &lp.bottom[j], t - first_top[producer], next_split[t]);
+                // A copy only when a solver's test nets share this layer too.
+                Rc::make_mut(&mut lp).bottom[j] = rewired;
                 next_split[t] += 1;
             }
         }
@@ -151,7 +153,7 @@ pub fn insert_splits(
                     ..Default::default()
                 };
                 if w != 0.0 {
-                    lp.loss_weight.clear();
+                    Rc::make_mut(&mut lp).loss_weight.clear();
                     next_split[t] += 1;
                 }
                 splits.push(split);
@@ -159,7 +161,7 @@ pub fn insert_splits(
         }
         placed.push(out.len());
         out.push(Node {
-            lp: Rc::new(lp),
+            lp,
             pos,
             inserted: false,
         });

@@ -1,6 +1,7 @@
 //! The whole analysis, from a path to a report: read, upgrade, filter, insert splits, walk.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::analysis::{self, Analysis, WalkOptions};
 use crate::error::Result;
@@ -9,10 +10,13 @@ use crate::graph::Node;
 use crate::layers::{Ctx, Phase, PoolingRule, Shape};
 use crate::load::{self, ReadOptions, Warning};
 use crate::memory;
-use crate::proto::{NetParameter, SolverParameter};
+use crate::proto::{LayerParameter, NetParameter, SolverParameter};
 use crate::report::{self, NetInfo, Report, Settings, Tool, SCHEMA_VERSION};
 use crate::textformat::Pos;
 use crate::upgrade;
+
+/// A net's layers, shared by the nets built from them (a solver's train and test nets).
+type Layers = Vec<Rc<LayerParameter>>;
 
 /// Everything the command line can set for one analysis.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +68,8 @@ fn analyze_loaded(
     mut warnings: Vec<Warning>,
 ) -> Result<Analyzed> {
     let mut net = loaded.net;
-    let (format, positions) = upgrade::upgrade(&loaded.file, &mut net, &loaded.root_fields)?;
+    let upgraded = upgrade::upgrade(&loaded.file, &mut net, Vec::new(), &loaded.root_fields)?;
+    let (format, layers, positions) = (upgraded.format, upgraded.layers, upgraded.positions);
     let phase = opts.phase.unwrap_or(if loaded.solver.is_some() {
         Phase::Train
     } else {
@@ -88,8 +93,9 @@ fn analyze_loaded(
         .solver
         .as_ref()
         .is_some_and(|s| !s.solver.test_iter.is_empty());
-    let generic = (phase == Phase::Train && tests).then(|| (net.clone(), positions.clone()));
-    let layers = std::mem::take(&mut net.layer);
+    // The layers are shared, not copied: a test net filters and rewires its own list.
+    let generic =
+        (phase == Phase::Train && tests).then(|| (net.clone(), layers.clone(), positions.clone()));
     let (layers, positions) = filter::filter(&loaded.file, layers, positions, &state)?;
     let nodes = crate::graph::insert_splits(&loaded.file, layers, positions)?;
     let walk = WalkOptions {
@@ -186,14 +192,14 @@ fn test_nets(
     opts: &Options,
     solver_file: &str,
     solver: &SolverParameter,
-    generic: (NetParameter, Vec<Pos>),
+    generic: (NetParameter, Layers, Vec<Pos>),
 ) -> (Vec<Analysis>, Vec<String>) {
-    let mut sources: Vec<Result<(String, NetParameter, Vec<Pos>)>> = Vec::new();
+    let mut sources: Vec<Result<(String, NetParameter, Layers, Vec<Pos>)>> = Vec::new();
     for inline in &solver.test_net_param {
         let mut net = inline.clone();
         sources.push(
-            upgrade::upgrade(solver_file, &mut net, &[])
-                .map(|(_, pos)| (solver_file.to_string(), net, pos)),
+            upgrade::upgrade(solver_file, &mut net, Vec::new(), &[])
+                .map(|u| (solver_file.to_string(), net, u.layers, u.positions)),
         );
     }
     for target in &solver.test_net {
@@ -202,13 +208,13 @@ fn test_nets(
     let generic_count = solver.test_iter.len().saturating_sub(sources.len());
     if solver.net.is_some() || solver.net_param.is_some() {
         for _ in 0..generic_count {
-            let (net, pos) = generic.clone();
-            sources.push(Ok((solver_file.to_string(), net, pos)));
+            let (net, layers, pos) = generic.clone();
+            sources.push(Ok((solver_file.to_string(), net, layers, pos)));
         }
     }
     let (mut nets, mut errors) = (Vec::new(), Vec::new());
     for (i, source) in sources.into_iter().enumerate() {
-        let built = source.and_then(|(file, mut net, positions)| {
+        let built = source.and_then(|(file, mut net, layers, positions)| {
             let test_state = solver.test_state.get(i);
             let own = net.state.take().unwrap_or_default();
             let mut stages = own.stage;
@@ -218,7 +224,6 @@ fn test_nets(
                 stages,
                 level: test_state.and_then(|s| s.level).or(own.level).unwrap_or(0),
             };
-            let layers = std::mem::take(&mut net.layer);
             let (layers, positions) = filter::filter(&file, layers, positions, &state)?;
             let given = memory::test_net_given(&opts.given, &layers);
             let nodes = crate::graph::insert_splits(&file, layers, positions)?;
@@ -243,7 +248,10 @@ fn test_nets(
 }
 
 /// A `test_net` file named in a solver, read and upgraded.
-fn test_net_file(solver_file: &str, target: &str) -> Result<(String, NetParameter, Vec<Pos>)> {
+fn test_net_file(
+    solver_file: &str,
+    target: &str,
+) -> Result<(String, NetParameter, Layers, Vec<Pos>)> {
     let path = load::resolve_relative(solver_file, target).ok_or_else(|| {
         crate::error::Error::usage(format!("{solver_file}: test_net '{target}' was not found"))
     })?;
@@ -253,8 +261,8 @@ fn test_net_file(solver_file: &str, target: &str) -> Result<(String, NetParamete
         &mut Vec::new(),
     )?;
     let mut net = loaded.net;
-    let (_, positions) = upgrade::upgrade(&loaded.file, &mut net, &loaded.root_fields)?;
-    Ok((loaded.file, net, positions))
+    let u = upgrade::upgrade(&loaded.file, &mut net, Vec::new(), &loaded.root_fields)?;
+    Ok((loaded.file, net, u.layers, u.positions))
 }
 
 /// The JSON report of an analysis.

@@ -33,8 +33,9 @@ fn every_corpus_file_reads_without_warnings() {
             (_, Err(e)) => failures.push(format!("{rel}: {e}")),
             (_, Ok(mut f)) => {
                 let root = std::mem::take(&mut f.root_fields);
-                match upgrade::upgrade(&f.file, &mut f.net, &root) {
-                    Ok((found, _)) => {
+                match upgrade::upgrade(&f.file, &mut f.net, Vec::new(), &root) {
+                    Ok(u) => {
+                        let found = u.format;
                         let expected = match format {
                             "V0" => Format::V0,
                             "V1" => Format::V1,

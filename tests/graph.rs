@@ -11,14 +11,13 @@ fn build(file: &str, phase: Phase, stages: &[&str], level: i32) -> caffe_mem::Re
     let path = format!("{}/testdata/{file}", env!("CARGO_MANIFEST_DIR"));
     let mut w = Vec::new();
     let mut f = load(&path, ReadOptions::default(), &mut w)?;
-    let (_, pos) = upgrade(&f.file, &mut f.net, &f.root_fields)?;
+    let u = upgrade(&f.file, &mut f.net, Vec::new(), &f.root_fields)?;
     let state = State {
         phase,
         stages: stages.iter().map(|s| s.to_string()).collect(),
         level,
     };
-    let layers = std::mem::take(&mut f.net.layer);
-    let (layers, pos) = filter(&f.file, layers, pos, &state)?;
+    let (layers, pos) = filter(&f.file, u.layers, u.positions, &state)?;
     insert_splits(&f.file, layers, pos)
 }
 
@@ -114,9 +113,8 @@ fn unknown_bottoms_are_refused_with_caffes_words() {
     .unwrap();
     let mut w = Vec::new();
     let mut f = load(path.to_str().unwrap(), ReadOptions::default(), &mut w).unwrap();
-    let (_, pos) = upgrade(&f.file, &mut f.net, &f.root_fields).unwrap();
-    let layers = std::mem::take(&mut f.net.layer);
-    let e = insert_splits(&f.file, layers, pos).unwrap_err();
+    let u = upgrade(&f.file, &mut f.net, Vec::new(), &f.root_fields).unwrap();
+    let e = insert_splits(&f.file, u.layers, u.positions).unwrap_err();
     assert_eq!(e.exit_code(), 1);
     assert!(
         e.to_string()
@@ -139,14 +137,13 @@ fn include_and_exclude_together_are_refused() {
     .unwrap();
     let mut w = Vec::new();
     let mut f = load(path.to_str().unwrap(), ReadOptions::default(), &mut w).unwrap();
-    let (_, pos) = upgrade(&f.file, &mut f.net, &f.root_fields).unwrap();
-    let layers = std::mem::take(&mut f.net.layer);
+    let u = upgrade(&f.file, &mut f.net, Vec::new(), &f.root_fields).unwrap();
     let state = State {
         phase: Phase::Test,
         stages: vec![],
         level: 0,
     };
-    let e = filter(&f.file, layers, pos, &state).unwrap_err();
+    let e = filter(&f.file, u.layers, u.positions, &state).unwrap_err();
     assert_eq!(e.exit_code(), 1);
     assert!(e.to_string().contains("both include and exclude"), "{e}");
 }

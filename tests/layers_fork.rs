@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::rc::Rc;
 
 use caffe_mem::filter::{self, State};
 use caffe_mem::layers::{self, fork, Ctx, Out, Phase, RuleResult, Shape};
@@ -20,7 +21,7 @@ use serde_json::Value;
 // ---- helpers ----
 
 /// The layers of a net text (any format), upgraded to today's, with where each starts.
-fn upgraded(file: &str, text: &str) -> (Vec<LayerParameter>, Vec<Pos>) {
+fn upgraded(file: &str, text: &str) -> (Vec<Rc<LayerParameter>>, Vec<Pos>) {
     let mut warnings = Vec::new();
     let loaded = load::load_bytes(
         file.to_string(),
@@ -30,13 +31,14 @@ fn upgraded(file: &str, text: &str) -> (Vec<LayerParameter>, Vec<Pos>) {
     )
     .unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut net = loaded.net;
-    let (_, positions) = upgrade::upgrade(&loaded.file, &mut net, &loaded.root_fields)
+    let u = upgrade::upgrade(&loaded.file, &mut net, Vec::new(), &loaded.root_fields)
         .unwrap_or_else(|e| panic!("{file}: {e}"));
-    (net.layer, positions)
+    (u.layers, u.positions)
 }
 
 fn net_layers(file: &str, text: &str) -> Vec<LayerParameter> {
-    upgraded(file, text).0
+    let layers = upgraded(file, text).0;
+    layers.into_iter().map(Rc::unwrap_or_clone).collect()
 }
 
 /// One layer from its prototxt text (`layer { ... }`).
@@ -685,7 +687,8 @@ fn check_golden(
     };
     let (all, positions) = upgraded(&net.display().to_string(), &text);
     let (kept, _) = filter::filter(label, all, positions, &state).unwrap();
-    let by_name: HashMap<&str, &LayerParameter> = kept.iter().map(|l| (l.name(), l)).collect();
+    let by_name: HashMap<&str, &LayerParameter> =
+        kept.iter().map(|l| (l.name(), l.as_ref())).collect();
     let given = HashMap::new();
     let ctx = Ctx {
         phase,

@@ -5,6 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use caffe_mem::load::{self, ReadOptions};
 use caffe_mem::proto::{LayerParameter, NetParameter};
@@ -31,8 +32,14 @@ fn read(path: &str) -> load::NetFile {
 /// Loads and upgrades a file.
 fn upgraded(path: &str) -> Result<(NetParameter, Format, Vec<Pos>), Error> {
     let mut f = read(path);
-    let (format, starts) = upgrade::upgrade(&f.file, &mut f.net, &f.root_fields)?;
-    Ok((f.net, format, starts))
+    let u = upgrade::upgrade(&f.file, &mut f.net, Vec::new(), &f.root_fields)?;
+    assert!(
+        f.net.layer.is_empty(),
+        "{path}: the layers are in the upgraded list"
+    );
+    // Back into the net, for the tests below to read.
+    f.net.layer = u.layers.into_iter().map(Rc::unwrap_or_clone).collect();
+    Ok((f.net, u.format, u.positions))
 }
 
 fn ok(name: &str) -> (NetParameter, Format, Vec<Pos>) {
@@ -414,9 +421,9 @@ fn old_batchnorm_params_stop_learning() {
 #[test]
 fn an_inline_net_has_default_positions() {
     let mut f = read(&testdata("v1.prototxt"));
-    let (format, starts) = upgrade::upgrade(&f.file, &mut f.net, &[]).unwrap();
-    assert_eq!(format, Format::V1);
-    assert_eq!(starts, vec![Pos::default(); f.net.layer.len()]);
+    let u = upgrade::upgrade(&f.file, &mut f.net, Vec::new(), &[]).unwrap();
+    assert_eq!(u.format, Format::V1);
+    assert_eq!(u.positions, vec![Pos::default(); u.layers.len()]);
 }
 
 /// The refusal of a file: exit code 1, the message, and where it points.

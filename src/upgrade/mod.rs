@@ -7,6 +7,8 @@
 mod v0;
 mod v1;
 
+use std::rc::Rc;
+
 use crate::error::{Error, Result};
 use crate::proto::{BlobShape, InputParameter, LayerParameter, NetParameter};
 use crate::textformat::Pos;
@@ -29,16 +31,29 @@ const FIELD_INPUT_DIM: u32 = 4;
 const FIELD_INPUT_SHAPE: u32 = 8;
 const FIELD_LAYER: u32 = 100;
 
-/// Brings `net` to today's format in place: afterwards `net.layer` holds every layer and
-/// `net.layers`, `net.input`, `net.input_dim`, `net.input_shape` are empty. Returns the format that
-/// was read and one position per entry of `net.layer`: where that layer starts in the file (for a V0
-/// layer the outer `layers {`; for the Input layer made from net-level inputs, the first `input` field).
-/// When `root_fields` is empty (a solver's inline test net) positions are Pos::default().
+/// A net brought to today's format.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// The format the file was written in.
+    pub format: Format,
+    /// Every layer, in order, each shared (not copied) by the walks that follow.
+    pub layers: Vec<Rc<LayerParameter>>,
+    /// One per layer: where it starts in the file (for a V0 layer the outer `layers {`; for the
+    /// Input layer made from net-level inputs, the first `input` field). Without `root_fields`
+    /// (a solver's inline test net) they are Pos::default().
+    pub positions: Vec<Pos>,
+}
+
+/// Brings a net to today's format. Its V2 layers are `layers` (the reader decodes them apart,
+/// see load.rs) followed by any in `net.layer`; afterwards `net.layer`, `net.layers`,
+/// `net.input`, `net.input_dim` and `net.input_shape` are empty.
 pub fn upgrade(
     file: &str,
     net: &mut NetParameter,
+    mut layers: Vec<Rc<LayerParameter>>,
     root_fields: &[(u32, Pos)],
-) -> Result<(Format, Vec<Pos>)> {
+) -> Result<Upgraded> {
+    layers.extend(std::mem::take(&mut net.layer).into_iter().map(Rc::new));
     let format = if v0::is_v0(net) {
         Format::V0
     } else if !net.layers.is_empty() {
@@ -47,7 +62,7 @@ pub fn upgrade(
         Format::V2
     };
     let mut starts = match format {
-        Format::V2 => starts_of(root_fields, FIELD_LAYER, net.layer.len()),
+        Format::V2 => starts_of(root_fields, FIELD_LAYER, layers.len()),
         Format::V0 | Format::V1 => starts_of(root_fields, FIELD_LAYERS, net.layers.len()),
     };
     if format == Format::V0 {
@@ -55,7 +70,7 @@ pub fn upgrade(
     }
     v1::upgrade_data_transformation(net);
     if !net.layers.is_empty() {
-        if !net.layer.is_empty() {
+        if !layers.is_empty() {
             return Err(Error::invalid(
                 file,
                 first(root_fields, FIELD_LAYER),
@@ -65,10 +80,15 @@ pub fn upgrade(
             .with_hint("write every layer as layer { type: \"Convolution\" ... }"));
         }
         v1::upgrade(file, net, &starts)?;
+        layers.extend(std::mem::take(&mut net.layer).into_iter().map(Rc::new));
     }
-    upgrade_input(file, net, root_fields, &mut starts)?;
-    upgrade_batch_norm(net);
-    Ok((format, starts))
+    upgrade_input(file, net, &mut layers, root_fields, &mut starts)?;
+    upgrade_batch_norm(&mut layers);
+    Ok(Upgraded {
+        format,
+        layers,
+        positions: starts,
+    })
 }
 
 /// The positions of the root fields numbered `number`, which must be `count` (one per layer);
@@ -103,6 +123,7 @@ fn located(pos: Pos) -> Option<Pos> {
 fn upgrade_input(
     file: &str,
     net: &mut NetParameter,
+    layers: &mut Vec<Rc<LayerParameter>>,
     root_fields: &[(u32, Pos)],
     starts: &mut Vec<Pos>,
 ) -> Result<()> {
@@ -157,17 +178,18 @@ fn upgrade_input(
         input_param: Some(Box::new(InputParameter { shape })),
         ..Default::default()
     };
-    net.layer.insert(0, input);
+    layers.insert(0, Rc::new(input));
     starts.insert(0, first(root_fields, FIELD_INPUT).unwrap_or_default());
     Ok(())
 }
 
 /// BatchNorm once declared its three statistics blobs as params; they never learn, so Caffe sets
 /// their lr_mult and decay_mult to 0 (keeping names and share modes).
-fn upgrade_batch_norm(net: &mut NetParameter) {
-    for l in &mut net.layer {
+fn upgrade_batch_norm(layers: &mut [Rc<LayerParameter>]) {
+    for l in layers {
         if l.r#type() == "BatchNorm" && l.param.len() == 3 {
-            for p in &mut l.param {
+            // Not shared yet: no copy is made.
+            for p in &mut Rc::make_mut(l).param {
                 p.lr_mult = Some(0.0);
                 p.decay_mult = Some(0.0);
             }
