@@ -3,8 +3,10 @@
 //! shared by name, and the need_backward analysis that decides which layers and blobs take
 //! part in the backward pass.
 
-use std::collections::HashMap;
 use std::rc::Rc;
+
+use foldhash::HashMap;
+use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
 use crate::graph::Node;
@@ -26,6 +28,10 @@ pub struct ParamInfo {
     pub owner: Option<(usize, usize)>,
 }
 
+/// A per-bottom or per-top list. Layers have one to a few of each, and the net is walked
+/// twice: kept inline, they are not five heap allocations per layer and walk.
+pub type PerBlob<T> = SmallVec<[T; 4]>;
+
 /// One layer of the built net, with everything the report and the memory models need.
 #[derive(Debug, Clone)]
 pub struct LayerInfo {
@@ -33,10 +39,10 @@ pub struct LayerInfo {
     /// name, type, bottoms (rewired to Split tops) and tops (with a loss's automatic one) are
     /// the ones reported.
     pub lp: Rc<LayerParameter>,
-    pub bottom_ids: Vec<usize>,
-    pub top_ids: Vec<usize>,
+    pub bottom_ids: PerBlob<usize>,
+    pub top_ids: PerBlob<usize>,
     /// Per top: whether it is the bottom at the same index, computed in place.
-    pub top_in_place: Vec<bool>,
+    pub top_in_place: PerBlob<bool>,
     pub inserted: bool,
     pub pos: Pos,
     pub output_shapes: Vec<Shape>,
@@ -46,9 +52,9 @@ pub struct LayerInfo {
     pub backward_macs: u64,
     /// Caffe's layer_need_backward after its analysis (force_backward included).
     pub need_backward: bool,
-    pub bottom_need_backward: Vec<bool>,
+    pub bottom_need_backward: PerBlob<bool>,
     /// Per top: its loss weight (loss layers default to 1 on their first top).
-    pub loss_weights: Vec<f32>,
+    pub loss_weights: PerBlob<f32>,
     /// A rule for this type exists; otherwise the shapes were passed through.
     pub known_type: bool,
     pub notes: Vec<String>,
@@ -82,7 +88,7 @@ pub struct BlobInfo {
     pub count: u64,
     pub producer: usize,
     /// Layers that read it, in order.
-    pub consumers: Vec<usize>,
+    pub consumers: PerBlob<usize>,
     /// Caffe's blob_need_backward: its diff is computed in the backward pass.
     pub need_backward: bool,
     /// Made by a layer without bottoms: data, not computed.
@@ -139,12 +145,13 @@ pub fn walk(
 ) -> Result<Analysis> {
     let mut blobs: Vec<BlobInfo> = Vec::new();
     // Names borrowed from the nodes, which outlive the walk.
-    let mut blob_index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len() * 2);
+    let mut blob_index: HashMap<&str, usize> =
+        HashMap::with_capacity_and_hasher(nodes.len() * 2, Default::default());
     // Per blob: produced and not yet consumed (Caffe's available_blobs, whose leftovers are
     // the net's outputs).
     let mut available: Vec<bool> = Vec::with_capacity(nodes.len() * 2);
     let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
-    let mut param_names: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut param_names: HashMap<String, (usize, usize)> = HashMap::default();
 
     for node in &nodes {
         let mut lp = Rc::clone(&node.lp);
@@ -172,8 +179,8 @@ pub fn walk(
             )));
         }
         // Bottoms: every one must be available (InsertSplits already refused unknown ones).
-        let mut bottom_ids = Vec::with_capacity(lp.bottom.len());
-        let mut bottom_need_backward = Vec::with_capacity(lp.bottom.len());
+        let mut bottom_ids = PerBlob::with_capacity(lp.bottom.len());
+        let mut bottom_need_backward = PerBlob::with_capacity(lp.bottom.len());
         let mut need_backward = false;
         for (j, b) in lp.bottom.iter().enumerate() {
             let Some(&id) = blob_index.get(b.as_str()) else {
@@ -197,9 +204,10 @@ pub fn walk(
         }
 
         // Shapes from the rule.
-        let bottom_shapes: Vec<&Shape> = bottom_ids.iter().map(|&id| &blobs[id].shape).collect();
         let mut notes = Vec::new();
-        let (mut out, known_type) = match layers::infer(&lp, &bottom_shapes, &opts.ctx) {
+        let bottom_shapes: PerBlob<&Shape> =
+            bottom_ids.iter().map(|&id| &blobs[id].shape).collect();
+        let inferred = match layers::infer(&lp, &bottom_shapes, &opts.ctx) {
             Some(Ok(out)) => (out, true),
             Some(Err(e)) => {
                 let mut error = err(format!("layer '{name}' ({ty}): {}", e.message));
@@ -231,6 +239,9 @@ pub fn walk(
                 )
             }
         };
+        // The bottoms' shapes are borrowed from `blobs` until here.
+        drop(bottom_shapes);
+        let (mut out, known_type) = inferred;
         if out.tops.len() != lp.top.len() {
             return Err(err(format!(
                 "layer '{name}' ({ty}) makes {} top(s) but {} are named",
@@ -255,8 +266,8 @@ pub fn walk(
         }
 
         // Tops: in place when top j is bottom j; otherwise a new blob, never one made before.
-        let mut top_ids = Vec::with_capacity(lp.top.len());
-        let mut top_in_place = Vec::with_capacity(lp.top.len());
+        let mut top_ids = PerBlob::with_capacity(lp.top.len());
+        let mut top_in_place = PerBlob::with_capacity(lp.top.len());
         for (j, t) in lp.top.iter().enumerate() {
             let shape = out.tops[j].clone();
             let count =
@@ -277,7 +288,7 @@ pub fn walk(
                     shape,
                     count,
                     producer: li,
-                    consumers: Vec::new(),
+                    consumers: PerBlob::new(),
                     need_backward: false,
                     is_input: lp.bottom.is_empty(),
                 });
@@ -293,7 +304,7 @@ pub fn walk(
         }
 
         // Loss weights (Layer::SetLossWeights; LossLayer defaults the first to 1).
-        let loss_weights: Vec<f32> = if !lp.loss_weight.is_empty() {
+        let loss_weights: PerBlob<f32> = if !lp.loss_weight.is_empty() {
             if lp.loss_weight.len() != lp.top.len() {
                 return Err(err(format!(
                     "layer '{name}': loss_weight must be unspecified or given once per top ({} tops, {} weights)",
@@ -301,7 +312,7 @@ pub fn walk(
                     lp.loss_weight.len()
                 )));
             }
-            lp.loss_weight.clone()
+            lp.loss_weight.iter().copied().collect()
         } else {
             (0..lp.top.len())
                 .map(|j| {

@@ -1,8 +1,9 @@
 //! The layer list as Caffe runs it: the filtered layers with the Split layers Caffe inserts
 //! wherever one top feeds several consumers (src/caffe/util/insert_splits.cpp).
 
-use std::collections::HashMap;
 use std::rc::Rc;
+
+use foldhash::HashMap;
 
 use crate::error::{Error, Result};
 use crate::proto::LayerParameter;
@@ -73,7 +74,8 @@ pub fn insert_splits(
     for (i, lp) in layers.iter().enumerate() {
         top_layer.extend(std::iter::repeat_n(i, lp.top.len()));
     }
-    let mut last_top: HashMap<&str, usize> = HashMap::with_capacity(tops);
+    let mut last_top: HashMap<&str, usize> =
+        HashMap::with_capacity_and_hasher(tops, Default::default());
     // The top each bottom reads, layer after layer.
     let mut source: Vec<usize> = Vec::with_capacity(tops);
     let mut consumers = vec![0usize; tops];

@@ -94,7 +94,7 @@ fn in_place(cx: &Context, out: &mut Vec<Suggestion>) -> Result<(), Overflow> {
         let (b, t) = (l.bottom_ids[0], l.top_ids[0]);
         let bottom = &a.blobs[b];
         let producer = &a.layers[bottom.producer];
-        if bottom.consumers != [li]
+        if bottom.consumers[..] != [li]
             || bottom.is_input
             || producer.ty() == "Split"
             || bottom.shape != a.blobs[t].shape
