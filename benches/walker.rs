@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use caffe_mem::analysis::{self, WalkOptions};
 use caffe_mem::filter::{self, State};
@@ -12,6 +13,7 @@ use caffe_mem::graph;
 use caffe_mem::layers::{Ctx, Phase, PoolingRule};
 use caffe_mem::load::{self, ReadOptions};
 use caffe_mem::pipeline::{self, Options};
+use caffe_mem::proto::LayerParameter;
 use caffe_mem::upgrade;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
@@ -42,19 +44,27 @@ fn walker(c: &mut Criterion) {
             &mut Vec::new(),
         )
         .expect("loads");
-        let build = |mut n: caffe_mem::proto::NetParameter| {
-            let u = upgrade::upgrade(&file, &mut n, Vec::new(), &loaded.root_fields)?;
+        let build = |(mut n, layers): (caffe_mem::proto::NetParameter, _)| {
+            let u = upgrade::upgrade(&file, &mut n, layers, &loaded.root_fields)?;
             let (layers, positions) = filter::filter(&file, u.layers, u.positions, &state)?;
             graph::insert_splits(&file, layers, positions)
         };
-        let nodes = build(loaded.net.clone()).expect("builds");
+        let nodes = build((loaded.net.clone(), loaded.layers.clone())).expect("builds");
 
         let mut group = c.benchmark_group(format!("walker/{}", net.name));
         group.sample_size(common::sample_size(&net));
         group.throughput(Throughput::Elements(nodes.len() as u64));
         group.bench_function("build", |b| {
             b.iter_batched(
-                || loaded.net.clone(),
+                // Fresh layers, as the reader makes them: shared ones would be copied when
+                // the Split insertion rewires them.
+                || {
+                    let fresh = loaded
+                        .layers
+                        .iter()
+                        .map(|l| Rc::new(LayerParameter::clone(l)));
+                    (loaded.net.clone(), fresh.collect())
+                },
                 |n| build(n).expect("builds"),
                 BatchSize::LargeInput,
             )

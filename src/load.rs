@@ -3,11 +3,12 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use prost::Message as _;
 
 use crate::error::{Error, Result};
-use crate::proto::{NetParameter, SolverParameter};
+use crate::proto::{LayerParameter, NetParameter, SolverParameter};
 use crate::textformat::{self, Pos, MSG_LABELMAP, MSG_NETPARAMETER, MSG_SOLVERPARAMETER};
 
 /// A warning tied to a place in a file.
@@ -31,7 +32,12 @@ pub struct ReadOptions {
 pub struct NetFile {
     /// The name used in messages: the path as given, or `<stdin>`.
     pub file: String,
+    /// The net's fields; its `layer` list is in `layers` when the net was read from a file.
     pub net: NetParameter,
+    /// The `layer` entries of a net file, each decoded straight into the `Rc` that the walks
+    /// share (see `decode_layers_apart`). Empty for a solver's inline net, whose layers are in
+    /// `net`.
+    pub layers: Vec<Rc<LayerParameter>>,
     /// Every root field in file order with its position (layers, inputs, ...).
     pub root_fields: Vec<(u32, Pos)>,
     /// Present when the net was reached through a solver file.
@@ -233,23 +239,99 @@ fn decode_net(
     warnings: &mut Vec<Warning>,
 ) -> Result<NetFile> {
     report_unknown(file, &parsed, opts, warnings)?;
-    // The layer list sized from the reader's positions: decoding would otherwise grow it by
-    // doubling, copying every (800-byte) LayerParameter several times on a large net.
-    let layers = parsed
+    let count = parsed
         .root_fields
         .iter()
         .filter(|&&(n, _)| n == NET_LAYER_FIELD)
         .count();
-    let mut net = NetParameter::default();
-    net.layer.reserve_exact(layers);
-    net.merge(parsed.wire.as_slice())
-        .map_err(|e| decode_error(file, e))?;
+    let (net, layers) =
+        decode_layers_apart(&parsed.wire, count).map_err(|e| decode_error(file, e))?;
     Ok(NetFile {
         file: file.to_string(),
         net,
+        layers,
         root_fields: parsed.root_fields,
         solver: None,
     })
+}
+
+/// A NetParameter from its wire format, with each `layer` (`count` of them) decoded into its
+/// own `Rc` rather than into `NetParameter::layer`: that vector holds the 800-byte structs
+/// inline, and moving them from it into the walks' `Rc`s held a large net twice at once.
+/// Anything unexpected in the wire is left to prost, which decodes or refuses it.
+fn decode_layers_apart(
+    wire: &[u8],
+    count: usize,
+) -> std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), prost::DecodeError> {
+    let mut net = NetParameter::default();
+    let mut layers = Vec::with_capacity(count);
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let Some(Field {
+            number,
+            body,
+            after,
+        }) = next_field(rest)
+        else {
+            net.merge(rest)?;
+            break;
+        };
+        match body {
+            Some(body) if number == u64::from(NET_LAYER_FIELD) => {
+                let mut layer = Rc::new(LayerParameter::default());
+                // Not shared yet: decoded in place.
+                Rc::make_mut(&mut layer).merge(body)?;
+                layers.push(layer);
+            }
+            _ => net.merge(&rest[..rest.len() - after.len()])?,
+        }
+        rest = after;
+    }
+    Ok((net, layers))
+}
+
+/// One field of a message's wire format.
+#[derive(Debug, PartialEq)]
+struct Field<'a> {
+    number: u64,
+    /// The payload of a length-delimited field.
+    body: Option<&'a [u8]>,
+    /// The bytes after the field.
+    after: &'a [u8],
+}
+
+/// The first field of `wire`; `None` when it is not one of the four plain wire types or is cut
+/// off.
+fn next_field(wire: &[u8]) -> Option<Field<'_>> {
+    let (key, rest) = varint(wire)?;
+    let (body, after) = match key & 7 {
+        0 => (None, varint(rest)?.1),
+        1 => (None, rest.get(8..)?),
+        5 => (None, rest.get(4..)?),
+        2 => {
+            let (len, rest) = varint(rest)?;
+            let len = usize::try_from(len).ok()?;
+            (Some(rest.get(..len)?), rest.get(len..)?)
+        }
+        _ => return None,
+    };
+    Some(Field {
+        number: key >> 3,
+        body,
+        after,
+    })
+}
+
+/// A base-128 varint and the bytes after it.
+fn varint(wire: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, &b) in wire.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Some((value, &wire[i + 1..]));
+        }
+    }
+    None
 }
 
 /// The training net of a solver: inline (`train_net_param`, `net_param`) or a file (`train_net`,
@@ -271,6 +353,7 @@ fn solver_net(
         return Ok(NetFile {
             file: file.to_string(),
             net: inline.clone(),
+            layers: Vec::new(),
             root_fields: nested_fields
                 .iter()
                 .filter(|&&(parent, _, _)| parent == number)
@@ -314,4 +397,61 @@ pub fn resolve_relative(solver_file: &str, target: &str) -> Option<PathBuf> {
         dir = d.parent();
     }
     t.is_file().then(|| t.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire of a net file, as the reader makes it.
+    fn wire_of(name: &str) -> Vec<u8> {
+        let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read(path).unwrap();
+        textformat::parse(&text, MSG_NETPARAMETER).unwrap().wire
+    }
+
+    #[test]
+    fn layers_decoded_apart_are_prosts_layers() {
+        // (grammar.prototxt has a NaN, which equals nothing; a V1 file's `layers` stay in the net.)
+        for name in [
+            "alexnet.prototxt",
+            "inception.prototxt",
+            "phases.prototxt",
+            "upgrade/v1.prototxt",
+        ] {
+            let wire = wire_of(name);
+            let mut whole = NetParameter::decode(wire.as_slice()).unwrap();
+            let (net, layers) = decode_layers_apart(&wire, 0).unwrap();
+            let want = std::mem::take(&mut whole.layer);
+            assert_eq!(want.is_empty(), name.starts_with("upgrade/"), "{name}");
+            assert_eq!(net, whole, "{name}: the other fields");
+            let got: Vec<LayerParameter> = layers.iter().map(|l| (**l).clone()).collect();
+            assert_eq!(got, want, "{name}: the layers, in order");
+        }
+    }
+
+    #[test]
+    fn a_cut_wire_is_refused_not_misread() {
+        let wire = wire_of("alexnet.prototxt");
+        // Cut inside a layer's payload, and inside a key's varint.
+        for cut in [&wire[..wire.len() / 2], &[0xa2][..]] {
+            assert!(decode_layers_apart(cut, 0).is_err(), "{cut:?}");
+        }
+    }
+
+    #[test]
+    fn varints_read_as_protobuf_writes_them() {
+        assert_eq!(varint(&[0x96, 0x01, 7]), Some((150, &[7u8][..])));
+        assert_eq!(varint(&[0x00]), Some((0, &[][..])));
+        assert_eq!(varint(&[0x80]), None, "cut off");
+        // Field 100 (`layer`), length-delimited: key 802 = 0xa2 0x06.
+        assert_eq!(
+            next_field(&[0xa2, 0x06, 2, 8, 1, 9]),
+            Some(Field {
+                number: 100,
+                body: Some(&[8, 1]),
+                after: &[9]
+            })
+        );
+    }
 }

@@ -18,6 +18,10 @@ use crate::upgrade;
 /// A net's layers, shared by the nets built from them (a solver's train and test nets).
 type Layers = Vec<Rc<LayerParameter>>;
 
+/// A solver's test net before it is filtered and built: the file it is read from (for
+/// messages), the net, its layers and their positions.
+type TestSource = (String, NetParameter, Layers, Vec<Pos>);
+
 /// Everything the command line can set for one analysis.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -68,7 +72,7 @@ fn analyze_loaded(
     mut warnings: Vec<Warning>,
 ) -> Result<Analyzed> {
     let mut net = loaded.net;
-    let upgraded = upgrade::upgrade(&loaded.file, &mut net, Vec::new(), &loaded.root_fields)?;
+    let upgraded = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)?;
     let (format, layers, positions) = (upgraded.format, upgraded.layers, upgraded.positions);
     let phase = opts.phase.unwrap_or(if loaded.solver.is_some() {
         Phase::Train
@@ -194,7 +198,7 @@ fn test_nets(
     solver: &SolverParameter,
     generic: (NetParameter, Layers, Vec<Pos>),
 ) -> (Vec<Analysis>, Vec<String>) {
-    let mut sources: Vec<Result<(String, NetParameter, Layers, Vec<Pos>)>> = Vec::new();
+    let mut sources: Vec<Result<TestSource>> = Vec::new();
     for inline in &solver.test_net_param {
         let mut net = inline.clone();
         sources.push(
@@ -248,10 +252,7 @@ fn test_nets(
 }
 
 /// A `test_net` file named in a solver, read and upgraded.
-fn test_net_file(
-    solver_file: &str,
-    target: &str,
-) -> Result<(String, NetParameter, Layers, Vec<Pos>)> {
+fn test_net_file(solver_file: &str, target: &str) -> Result<TestSource> {
     let path = load::resolve_relative(solver_file, target).ok_or_else(|| {
         crate::error::Error::usage(format!("{solver_file}: test_net '{target}' was not found"))
     })?;
@@ -261,7 +262,7 @@ fn test_net_file(
         &mut Vec::new(),
     )?;
     let mut net = loaded.net;
-    let u = upgrade::upgrade(&loaded.file, &mut net, Vec::new(), &loaded.root_fields)?;
+    let u = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)?;
     Ok((loaded.file, net, u.layers, u.positions))
 }
 

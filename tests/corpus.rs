@@ -33,7 +33,7 @@ fn every_corpus_file_reads_without_warnings() {
             (_, Err(e)) => failures.push(format!("{rel}: {e}")),
             (_, Ok(mut f)) => {
                 let root = std::mem::take(&mut f.root_fields);
-                match upgrade::upgrade(&f.file, &mut f.net, Vec::new(), &root) {
+                match upgrade::upgrade(&f.file, &mut f.net, f.layers, &root) {
                     Ok(u) => {
                         let found = u.format;
                         let expected = match format {

@@ -11,7 +11,7 @@ fn build(file: &str, phase: Phase, stages: &[&str], level: i32) -> caffe_mem::Re
     let path = format!("{}/testdata/{file}", env!("CARGO_MANIFEST_DIR"));
     let mut w = Vec::new();
     let mut f = load(&path, ReadOptions::default(), &mut w)?;
-    let u = upgrade(&f.file, &mut f.net, Vec::new(), &f.root_fields)?;
+    let u = upgrade(&f.file, &mut f.net, f.layers, &f.root_fields)?;
     let state = State {
         phase,
         stages: stages.iter().map(|s| s.to_string()).collect(),
@@ -113,7 +113,7 @@ fn unknown_bottoms_are_refused_with_caffes_words() {
     .unwrap();
     let mut w = Vec::new();
     let mut f = load(path.to_str().unwrap(), ReadOptions::default(), &mut w).unwrap();
-    let u = upgrade(&f.file, &mut f.net, Vec::new(), &f.root_fields).unwrap();
+    let u = upgrade(&f.file, &mut f.net, f.layers, &f.root_fields).unwrap();
     let e = insert_splits(&f.file, u.layers, u.positions).unwrap_err();
     assert_eq!(e.exit_code(), 1);
     assert!(
@@ -137,7 +137,7 @@ fn include_and_exclude_together_are_refused() {
     .unwrap();
     let mut w = Vec::new();
     let mut f = load(path.to_str().unwrap(), ReadOptions::default(), &mut w).unwrap();
-    let u = upgrade(&f.file, &mut f.net, Vec::new(), &f.root_fields).unwrap();
+    let u = upgrade(&f.file, &mut f.net, f.layers, &f.root_fields).unwrap();
     let state = State {
         phase: Phase::Test,
         stages: vec![],

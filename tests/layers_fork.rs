@@ -31,7 +31,7 @@ fn upgraded(file: &str, text: &str) -> (Vec<Rc<LayerParameter>>, Vec<Pos>) {
     )
     .unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut net = loaded.net;
-    let u = upgrade::upgrade(&loaded.file, &mut net, Vec::new(), &loaded.root_fields)
+    let u = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)
         .unwrap_or_else(|e| panic!("{file}: {e}"));
     (u.layers, u.positions)
 }

@@ -40,17 +40,18 @@ fn the_test_nets_use_every_grammar_feature() {
     .unwrap();
     let (f, w) = read(&text);
     assert!(w.is_empty(), "{w:?}");
-    let net = f.net;
+    let (net, layers) = (f.net, f.layers);
     // Adjacent strings concatenate, single quotes and C escapes work.
     assert_eq!(net.name(), "gram\"mar\tnet\u{1}A");
-    assert_eq!(net.layer.len(), 4);
-    let input = &net.layer[0];
+    assert!(net.layer.is_empty(), "the layers are decoded apart");
+    assert_eq!(layers.len(), 4);
+    let input = &layers[0];
     // `field: { }`, `< >` delimiters, list syntax for repeated scalars.
     assert_eq!(
         input.input_param.as_ref().unwrap().shape[0].dim,
         vec![2, 3, 32, 32]
     );
-    let conv = &net.layer[1];
+    let conv = &layers[1];
     let cp = conv.convolution_param.as_ref().unwrap();
     // Hex and octal integers: 0x10 = 16, 010 = 8.
     assert_eq!(cp.num_output(), 16);
@@ -70,7 +71,7 @@ fn the_test_nets_use_every_grammar_feature() {
     assert_eq!(conv.param.len(), 2);
     assert_eq!(conv.param[1].lr_mult(), 2.0);
     // Enum by name and by number: pool 1 = AVE, engine CAFFE.
-    let pool = net.layer[2].pooling_param.as_ref().unwrap();
+    let pool = layers[2].pooling_param.as_ref().unwrap();
     assert_eq!(
         pool.pool(),
         caffe_mem::proto::pooling_parameter::PoolMethod::Ave
@@ -79,7 +80,7 @@ fn the_test_nets_use_every_grammar_feature() {
         pool.engine(),
         caffe_mem::proto::pooling_parameter::Engine::Caffe
     );
-    assert_eq!(net.layer[3].r#type(), "Softmax");
+    assert_eq!(layers[3].r#type(), "Softmax");
 }
 
 #[test]
@@ -99,7 +100,7 @@ fn unknown_fields_warn_with_their_place_and_are_skipped() {
     let (f, w) = read(
         "layer {\n  name: 'a'\n  fancy_param { x: 1 nested { y: [1, 2] } }\n  weird: 'z' 'w'\n  type: 'ReLU'\n}\n",
     );
-    assert_eq!(f.net.layer[0].r#type(), "ReLU");
+    assert_eq!(f.layers[0].r#type(), "ReLU");
     assert_eq!(w.len(), 2);
     assert_eq!((w[0].line, w[0].col), (3, 3));
     assert_eq!(
@@ -126,12 +127,7 @@ fn strict_makes_unknown_fields_errors() {
 #[test]
 fn unknown_enum_values_warn() {
     let (f, w) = read("layer { pooling_param { pool: FANCY } }");
-    assert!(f.net.layer[0]
-        .pooling_param
-        .as_ref()
-        .unwrap()
-        .pool
-        .is_none());
+    assert!(f.layers[0].pooling_param.as_ref().unwrap().pool.is_none());
     assert_eq!(w.len(), 1);
     assert!(
         w[0].message.contains("unknown value 'FANCY'"),
