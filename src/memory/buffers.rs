@@ -2,7 +2,9 @@
 //! layer's backward touches. Each rule cites the Caffe source it is read from
 //! (src/caffe/layers/*.cpp for the CPU paths, *.cu for the GPU ones).
 
-use crate::analysis::{Analysis, LayerInfo};
+use smallvec::smallvec;
+
+use crate::analysis::{Analysis, LayerInfo, PerBlob};
 use crate::layers::{param_or_default, Shape};
 use crate::proto::{
     convolution_parameter, eltwise_parameter::EltwiseOp, lrn_parameter, pooling_parameter,
@@ -119,18 +121,20 @@ pub struct Buf {
     pub part: Part,
 }
 
-/// Which net diffs a layer's backward (and, on the GPU, a loss's forward) touches.
+/// Which net diffs a layer's backward (and, on the GPU, a loss's forward) touches. The
+/// per-bottom lists are kept inline, as the analysis keeps its own: no allocation per layer.
 #[derive(Debug, Clone, Default)]
 pub struct Grad {
     /// Backward reads every top's diff.
     pub reads_tops: bool,
     /// Per bottom: backward writes its diff.
-    pub writes: Vec<bool>,
+    pub writes: PerBlob<bool>,
     /// Per bottom: forward uses its diff as scratch (GPU loss layers).
-    pub forward_writes: Vec<bool>,
+    pub forward_writes: PerBlob<bool>,
 }
 
-/// A layer's memory besides its tops and parameters.
+/// A layer's memory besides its tops and parameters. The replay keeps one and `layer_mem`
+/// refills it for each layer, so the buffer list is not a new vector per layer.
 #[derive(Debug, Clone, Default)]
 pub struct LayerMem {
     pub bufs: Vec<Buf>,
@@ -148,15 +152,17 @@ struct Cx<'a> {
     gpu: bool,
     /// TRAIN and Caffe runs this layer's backward.
     backward: bool,
-    out: LayerMem,
+    out: &'a mut LayerMem,
 }
 
-impl Cx<'_> {
-    fn bottom(&self, i: usize) -> &Shape {
+impl<'a> Cx<'a> {
+    /// Shapes are borrowed from the analysis, not from the context, so a rule can hold one
+    /// while it records buffers.
+    fn bottom(&self, i: usize) -> &'a Shape {
         &self.a.blobs[self.l.bottom_ids[i]].shape
     }
 
-    fn top(&self, i: usize) -> &Shape {
+    fn top(&self, i: usize) -> &'a Shape {
         &self.a.blobs[self.l.top_ids[i]].shape
     }
 
@@ -207,7 +213,7 @@ impl Cx<'_> {
     /// diff is written when it propagates down.
     fn default_grad(&mut self) {
         let nb = self.l.bottom_ids.len();
-        let writes: Vec<bool> = (0..nb).map(|i| self.propagate(i)).collect();
+        let writes: PerBlob<bool> = (0..nb).map(|i| self.propagate(i)).collect();
         let any_param = self.l.params.iter().any(|p| p.learns);
         self.out.grad.reads_tops = any_param || writes.iter().any(|&w| w);
         self.out.grad.writes = writes;
@@ -236,21 +242,28 @@ fn axis(axis: i32, num_axes: usize) -> usize {
     a.clamp(0, n.max(1) - 1) as usize
 }
 
-/// The internal buffers of layer `l` and what its backward touches.
-pub fn layer_mem(l: &LayerInfo, a: &Analysis, cfg: &Cfg) -> Result<LayerMem, Overflow> {
+/// The internal buffers of layer `l` and what its backward touches, into `out` (whatever it
+/// held before is replaced).
+pub fn layer_mem(
+    l: &LayerInfo,
+    a: &Analysis,
+    cfg: &Cfg,
+    out: &mut LayerMem,
+) -> Result<(), Overflow> {
+    out.bufs.clear();
+    out.meta = 0;
+    out.modeled = true;
+    out.grad.forward_writes.clear();
+    out.grad.forward_writes.resize(l.bottom_ids.len(), false);
     let mut cx = Cx {
         l,
         a,
         cfg,
         gpu: cfg.device == Device::Gpu,
         backward: cfg.train.is_some() && l.need_backward,
-        out: LayerMem {
-            modeled: true,
-            ..Default::default()
-        },
+        out,
     };
     cx.default_grad();
-    cx.out.grad.forward_writes = vec![false; l.bottom_ids.len()];
     let ty = l.ty();
     match ty {
         "Convolution" | "Deconvolution" | "DepthwiseConvolution" => convolution(&mut cx)?,
@@ -265,7 +278,7 @@ pub fn layer_mem(l: &LayerInfo, a: &Analysis, cfg: &Cfg) -> Result<LayerMem, Ove
             softmax(&mut cx, 0)?;
             // softmax_layer.cpp Backward_cpu writes the bottom diff without a propagate check.
             cx.out.grad.reads_tops = true;
-            cx.out.grad.writes = vec![true];
+            cx.out.grad.writes = smallvec![true];
         }
         "SoftmaxWithLoss" => softmax_loss(&mut cx)?,
         "SigmoidCrossEntropyLoss" => sigmoid_cross_entropy(&mut cx)?,
@@ -293,19 +306,19 @@ pub fn layer_mem(l: &LayerInfo, a: &Analysis, cfg: &Cfg) -> Result<LayerMem, Ove
         // rbgirshick/caffe-fast-rcnn@0dcd397 roi_pooling_layer.cpp/.cu: max_idx_ (int, the
         // top's size) in forward on both devices.
         "ROIPooling" => {
-            let top = cx.top(0).clone();
+            let top = cx.top(0);
             cx.shape(top.len())?;
-            cx.alloc("max_idx_", count_from(&top, 0)?, Elem::Int, When::Forward)?;
+            cx.alloc("max_idx_", count_from(top, 0)?, Elem::Int, When::Forward)?;
         }
         // daijifeng001/caffe-rfcn@543f8f6 psroi_pooling_layer.cu: mapping_channel_ (int, the
         // top's size) in the GPU forward; the layer has no CPU implementation.
         "PSROIPooling" => {
-            let top = cx.top(0).clone();
+            let top = cx.top(0);
             cx.shape(top.len())?;
             if cx.gpu {
                 cx.alloc(
                     "mapping_channel_",
-                    count_from(&top, 0)?,
+                    count_from(top, 0)?,
                     Elem::Int,
                     When::Forward,
                 )?;
@@ -316,7 +329,7 @@ pub fn layer_mem(l: &LayerInfo, a: &Analysis, cfg: &Cfg) -> Result<LayerMem, Ove
         t if no_buffers(t) => {}
         _ => cx.out.modeled = false,
     }
-    Ok(cx.out)
+    Ok(())
 }
 
 /// A base_conv_layer.cpp spatial parameter: `v_h`/`v_w`, else the list (one value or one per
@@ -345,21 +358,17 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
     let deconv = cx.l.ty() == "Deconvolution";
     let direct = cx.gpu && cx.l.ty() == "DepthwiseConvolution";
     let cp = param_or_default(&cx.l.lp.convolution_param);
-    let Some(weight) = cx.l.params.first().map(|p| p.shape.clone()) else {
+    let Some(weight) = cx.l.params.first().map(|p| &p.shape) else {
         cx.out.modeled = false;
         return Ok(());
     };
-    let bottom = cx.bottom(0).clone();
-    let top = cx.top(0).clone();
+    let bottom = cx.bottom(0);
+    let top = cx.top(0);
     let ch = axis(cp.axis(), bottom.len());
     let nsa = bottom.len().saturating_sub(ch + 1);
-    let kernel: Vec<u32> = weight
-        .iter()
-        .skip(2)
-        .map(|&k| u32::try_from(k).unwrap_or(0))
-        .collect();
+    // The kernel's spatial axes are the weight's from axis 2 on.
     let is_1x1 = (0..nsa).all(|i| {
-        kernel.get(i) == Some(&1)
+        weight.get(2 + i) == Some(&1)
             && spatial(&cp.stride, cp.stride_h, cp.stride_w, i, nsa, 1) == 1
             && spatial(&cp.pad, cp.pad_h, cp.pad_w, i, nsa, 0) == 0
     });
@@ -378,10 +387,10 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
     let bias = cp.bias_term() && cx.l.params.len() > 1;
     // kernel_dim_ = blobs_[0]->count(1); the column buffer spans the output image for a
     // convolution and the input image for a deconvolution (input_shape() reads the bottom).
-    let kernel_dim = count_from(&weight, 1)?;
-    let out_spatial = count_from(&top, ch + 1)?;
+    let kernel_dim = count_from(weight, 1)?;
+    let out_spatial = count_from(top, ch + 1)?;
     let col_spatial = if deconv {
-        count_from(&bottom, ch + 1)?
+        count_from(bottom, ch + 1)?
     } else {
         out_spatial
     };
@@ -418,7 +427,7 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
     let nb = cx.l.bottom_ids.len();
     if direct {
         cx.out.grad.reads_tops = true;
-        cx.out.grad.writes = vec![true; nb];
+        cx.out.grad.writes = smallvec![true; nb];
         return Ok(());
     }
     if cudnn {
@@ -451,7 +460,7 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
         (0..nb).map(|i| w || cx.propagate(i)).collect()
     } else {
         // conv_layer.cpp, deconv_layer.cpp/.cu: `bottom[i]->mutable_*_diff()` before any check.
-        vec![true; nb]
+        smallvec![true; nb]
     };
     Ok(())
 }
@@ -459,7 +468,7 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
 /// im2col_layer.cpp: four int Blobs of the spatial parameters.
 fn im2col(cx: &mut Cx) -> Result<(), Overflow> {
     let cp = param_or_default(&cx.l.lp.convolution_param);
-    let bottom = cx.bottom(0).clone();
+    let bottom = cx.bottom(0);
     let nsa = bottom
         .len()
         .saturating_sub(axis(cp.axis(), bottom.len()) + 1);
@@ -481,8 +490,8 @@ fn im2col(cx: &mut Cx) -> Result<(), Overflow> {
 /// STOCHASTIC, used by the GPU's TRAIN forward only (the CPU path is not implemented).
 fn pooling(cx: &mut Cx) -> Result<(), Overflow> {
     let pp = param_or_default(&cx.l.lp.pooling_param);
-    let top = cx.top(0).clone();
-    let n = count_from(&top, 0)?;
+    let top = cx.top(0);
+    let n = count_from(top, 0)?;
     match pp.pool() {
         pooling_parameter::PoolMethod::Max if cx.l.top_ids.len() == 1 => {
             cx.shape(4)?;
@@ -506,8 +515,8 @@ fn pooling(cx: &mut Cx) -> Result<(), Overflow> {
 /// no scale_ on the device.
 fn lrn(cx: &mut Cx) -> Result<(), Overflow> {
     let p = param_or_default(&cx.l.lp.lrn_param);
-    let bottom = cx.bottom(0).clone();
-    let f = count_from(&bottom, 0)?;
+    let bottom = cx.bottom(0);
+    let f = count_from(bottom, 0)?;
     match p.norm_region() {
         lrn_parameter::NormRegion::AcrossChannels => {
             cx.shape(4)?;
@@ -546,8 +555,8 @@ fn lrn(cx: &mut Cx) -> Result<(), Overflow> {
 fn inner_product(cx: &mut Cx) -> Result<(), Overflow> {
     let p = param_or_default(&cx.l.lp.inner_product_param);
     if p.bias_term() {
-        let bottom = cx.bottom(0).clone();
-        let m = count_range(&bottom, 0, axis(p.axis(), bottom.len()))?;
+        let bottom = cx.bottom(0);
+        let m = count_range(bottom, 0, axis(p.axis(), bottom.len()))?;
         bias_multiplier(cx, m)?;
     }
     Ok(())
@@ -571,12 +580,12 @@ fn bias_multiplier(cx: &mut Cx, n: u64) -> Result<(), Overflow> {
 /// dropout_layer.cpp Forward_cpu takes rand_vec_ (unsigned int, the bottom's size) before its
 /// phase check, so TEST has it too; dropout_layer.cu takes it in TRAIN only.
 fn dropout(cx: &mut Cx) -> Result<(), Overflow> {
-    let bottom = cx.bottom(0).clone();
+    let bottom = cx.bottom(0);
     cx.shape(bottom.len())?;
     if !cx.gpu || cx.cfg.train.is_some() {
         cx.alloc(
             "rand_vec_",
-            count_from(&bottom, 0)?,
+            count_from(bottom, 0)?,
             Elem::Int,
             When::Forward,
         )?;
@@ -589,7 +598,7 @@ fn dropout(cx: &mut Cx) -> Result<(), Overflow> {
 /// neither on the device. `b` is the bottom the softmax reads.
 fn softmax(cx: &mut Cx, b: usize) -> Result<(), Overflow> {
     let p = param_or_default(&cx.l.lp.softmax_param);
-    let bottom = cx.bottom(b).clone();
+    let bottom = cx.bottom(b);
     let ax = axis(p.axis(), bottom.len());
     cx.shape(1)?;
     cx.shape(bottom.len())?;
@@ -597,7 +606,7 @@ fn softmax(cx: &mut Cx, b: usize) -> Result<(), Overflow> {
         cx.gpu && cx.cfg.engine == Engine::Cudnn && p.engine() != softmax_parameter::Engine::Caffe;
     if !cudnn {
         let c = u64::try_from(bottom.get(ax).copied().unwrap_or(1)).unwrap_or(0);
-        let outer_inner = count_from(&bottom, 0)?.checked_div(c).unwrap_or(0);
+        let outer_inner = count_from(bottom, 0)?.checked_div(c).unwrap_or(0);
         cx.alloc("sum_multiplier_", c, Elem::Dtype, When::Init)?;
         cx.alloc("scale_", outer_inner, Elem::Dtype, When::Forward)?;
     }
@@ -610,8 +619,8 @@ fn softmax(cx: &mut Cx, b: usize) -> Result<(), Overflow> {
 /// scratch for the per-item losses.
 fn softmax_loss(cx: &mut Cx) -> Result<(), Overflow> {
     softmax(cx, 0)?;
-    let bottom = cx.bottom(0).clone();
-    let f = count_from(&bottom, 0)?;
+    let bottom = cx.bottom(0);
+    let f = count_from(bottom, 0)?;
     cx.shape(bottom.len())?;
     cx.alloc("prob_", f, Elem::Dtype, When::Forward)?;
     if cx.l.loss_weights.first().is_some_and(|&w| w != 0.0) {
@@ -626,11 +635,11 @@ fn softmax_loss(cx: &mut Cx) -> Result<(), Overflow> {
 /// sigmoid_cross_entropy_loss_layer.cpp: sigmoid_output_ (the bottom's size) from an inner
 /// Sigmoid; the .cu forward uses both bottoms' diffs as scratch.
 fn sigmoid_cross_entropy(cx: &mut Cx) -> Result<(), Overflow> {
-    let bottom = cx.bottom(0).clone();
+    let bottom = cx.bottom(0);
     cx.shape(bottom.len())?;
     cx.alloc(
         "sigmoid_output_",
-        count_from(&bottom, 0)?,
+        count_from(bottom, 0)?,
         Elem::Dtype,
         When::Forward,
     )?;
@@ -646,9 +655,9 @@ fn sigmoid_cross_entropy(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// euclidean_loss_layer.cpp: diff_, the bottoms' size, in forward.
 fn euclidean(cx: &mut Cx) -> Result<(), Overflow> {
-    let bottom = cx.bottom(0).clone();
+    let bottom = cx.bottom(0);
     cx.shape(bottom.len())?;
-    cx.alloc("diff_", count_from(&bottom, 0)?, Elem::Dtype, When::Forward)
+    cx.alloc("diff_", count_from(bottom, 0)?, Elem::Dtype, When::Forward)
 }
 
 /// infogain_loss_layer.cpp: an inner Softmax (loss weight forced to 1, so prob_ has a diff
@@ -656,8 +665,8 @@ fn euclidean(cx: &mut Cx) -> Result<(), Overflow> {
 fn infogain(cx: &mut Cx) -> Result<(), Overflow> {
     softmax(cx, 0)?;
     let p = param_or_default(&cx.l.lp.infogain_loss_param);
-    let bottom = cx.bottom(0).clone();
-    let f = count_from(&bottom, 0)?;
+    let bottom = cx.bottom(0);
+    let f = count_from(bottom, 0)?;
     let labels = u64::try_from(
         bottom
             .get(axis(p.axis(), bottom.len()))
@@ -682,9 +691,9 @@ fn infogain(cx: &mut Cx) -> Result<(), Overflow> {
 /// contrastive_loss_layer.cpp/.cu: summer_vec_ (C) at set-up; diff_ (N*C) and dist_sq_ (N)
 /// in forward; diff_sq_ (N*C) in the GPU forward.
 fn contrastive(cx: &mut Cx) -> Result<(), Overflow> {
-    let bottom = cx.bottom(0).clone();
-    let n = count_range(&bottom, 0, 1)?;
-    let c = count_range(&bottom, 1, 2)?;
+    let bottom = cx.bottom(0);
+    let n = count_range(bottom, 0, 1)?;
+    let c = count_range(bottom, 1, 2)?;
     for _ in 0..4 {
         cx.shape(4)?;
     }
@@ -705,9 +714,9 @@ fn accuracy(cx: &mut Cx) -> Result<(), Overflow> {
     if cx.gpu {
         cx.out.grad.forward_writes[0] = true;
         if per_class {
-            let bottom = cx.bottom(0).clone();
+            let bottom = cx.bottom(0);
             cx.shape(bottom.len())?;
-            let n = count_from(&bottom, 0)?;
+            let n = count_from(bottom, 0)?;
             cx.alloc("nums_buffer_", n, Elem::Dtype, When::Forward)?;
         } else if let Some(w) = cx.out.grad.forward_writes.get_mut(1) {
             *w = true;
@@ -726,13 +735,13 @@ fn accuracy(cx: &mut Cx) -> Result<(), Overflow> {
 /// in-place BatchNorm copies the top diff into x_norm_'s diff. Backward writes the bottom
 /// diff without a propagate check.
 fn batch_norm(cx: &mut Cx) -> Result<(), Overflow> {
-    let bottom = cx.bottom(0).clone();
-    let f = count_from(&bottom, 0)?;
-    let n = count_range(&bottom, 0, 1)?;
+    let bottom = cx.bottom(0);
+    let f = count_from(bottom, 0)?;
+    let n = count_range(bottom, 0, 1)?;
     let c = if bottom.len() == 1 {
         1
     } else {
-        count_range(&bottom, 1, 2)?
+        count_range(bottom, 1, 2)?
     };
     let spatial = f.checked_div(mul(n, c)?).unwrap_or(0);
     for axes in [1, 1, bottom.len(), bottom.len(), 1, 1, 1] {
@@ -749,7 +758,7 @@ fn batch_norm(cx: &mut Cx) -> Result<(), Overflow> {
         cx.alloc("x_norm_ diff", f, Elem::Dtype, When::Backward)?;
     }
     cx.out.grad.reads_tops = true;
-    cx.out.grad.writes = vec![true];
+    cx.out.grad.writes = smallvec![true];
     Ok(())
 }
 
@@ -782,25 +791,22 @@ fn bias_inner(cx: &Cx, bias_axes: usize) -> Result<u64, Overflow> {
 /// sum_result_ (outer * scale) unless outer or inner is 1.
 fn scale(cx: &mut Cx) -> Result<(), Overflow> {
     let p = param_or_default(&cx.l.lp.scale_param);
-    let bottom = cx.bottom(0).clone();
+    let bottom = cx.bottom(0);
     let two = cx.l.bottom_ids.len() > 1;
-    let scale_shape: Shape = if two {
-        cx.bottom(1).clone()
+    let scale_shape: &[i64] = if two {
+        cx.bottom(1)
     } else {
-        cx.l.params
-            .first()
-            .map(|p| p.shape.clone())
-            .unwrap_or_default()
+        cx.l.params.first().map_or(&[], |p| &p.shape)
     };
     let ax = if scale_shape.is_empty() {
         0
     } else {
         axis(p.axis(), bottom.len())
     };
-    let outer = count_range(&bottom, 0, ax)?;
-    let scale_dim = count_from(&scale_shape, 0)?;
-    let inner = count_from(&bottom, ax + scale_shape.len())?;
-    let f = count_from(&bottom, 0)?;
+    let outer = count_range(bottom, 0, ax)?;
+    let scale_dim = count_from(scale_shape, 0)?;
+    let inner = count_from(bottom, ax + scale_shape.len())?;
+    let f = count_from(bottom, 0)?;
     let in_place = cx.l.top_in_place.first() == Some(&true);
     if in_place {
         cx.shape(bottom.len())?;
@@ -830,7 +836,8 @@ fn scale(cx: &mut Cx) -> Result<(), Overflow> {
         )?;
     }
     cx.out.grad.reads_tops = true;
-    let mut writes = vec![cx.propagate(0) || (scale_learns && !eltwise && !in_place)];
+    let mut writes: PerBlob<bool> =
+        smallvec![cx.propagate(0) || (scale_learns && !eltwise && !in_place)];
     if two {
         writes.push(cx.propagate(1));
     }
@@ -843,9 +850,9 @@ fn scale(cx: &mut Cx) -> Result<(), Overflow> {
 fn eltwise(cx: &mut Cx) -> Result<(), Overflow> {
     let p = param_or_default(&cx.l.lp.eltwise_param);
     if p.operation() == EltwiseOp::Max {
-        let top = cx.top(0).clone();
+        let top = cx.top(0);
         cx.shape(top.len())?;
-        cx.alloc("max_idx_", count_from(&top, 0)?, Elem::Int, When::Forward)?;
+        cx.alloc("max_idx_", count_from(top, 0)?, Elem::Int, When::Forward)?;
     }
     cx.out.grad.reads_tops = true;
     Ok(())
@@ -854,8 +861,8 @@ fn eltwise(cx: &mut Cx) -> Result<(), Overflow> {
 /// prelu_layer.cpp/.cu: multiplier_ (C*H*W ones) at set-up; bottom_memory_ (a copy of the
 /// input) in forward when in place; backward_buff_'s diff (C*H*W) in the GPU backward.
 fn prelu(cx: &mut Cx) -> Result<(), Overflow> {
-    let bottom = cx.bottom(0).clone();
-    let per_image = count_from(&bottom, 1)?;
+    let bottom = cx.bottom(0);
+    let per_image = count_from(bottom, 1)?;
     cx.shape(1)?;
     cx.shape(1)?;
     cx.alloc("multiplier_", per_image, Elem::Dtype, When::Init)?;
@@ -863,7 +870,7 @@ fn prelu(cx: &mut Cx) -> Result<(), Overflow> {
         cx.shape(bottom.len())?;
         cx.alloc(
             "bottom_memory_",
-            count_from(&bottom, 0)?,
+            count_from(bottom, 0)?,
             Elem::Dtype,
             When::Forward,
         )?;
@@ -883,21 +890,21 @@ fn prelu(cx: &mut Cx) -> Result<(), Overflow> {
 /// (and variance_ when normalizing it) in forward.
 fn mvn(cx: &mut Cx) -> Result<(), Overflow> {
     let p = param_or_default(&cx.l.lp.mvn_param);
-    let bottom = cx.bottom(0).clone();
-    let f = count_from(&bottom, 0)?;
-    let n = count_range(&bottom, 0, 1)?;
+    let bottom = cx.bottom(0);
+    let f = count_from(bottom, 0)?;
+    let n = count_range(bottom, 0, 1)?;
     let per = if p.across_channels() {
         n
     } else {
-        mul(n, count_range(&bottom, 1, 2)?)?
+        mul(n, count_range(bottom, 1, 2)?)?
     };
     for _ in 0..4 {
         cx.shape(4)?;
     }
     let mult = if p.across_channels() {
-        count_from(&bottom, 1)?
+        count_from(bottom, 1)?
     } else {
-        count_from(&bottom, 2)?
+        count_from(bottom, 2)?
     };
     cx.alloc("sum_multiplier_", mult, Elem::Dtype, When::Init)?;
     cx.alloc("mean_", per, Elem::Dtype, When::Forward)?;
@@ -911,8 +918,8 @@ fn mvn(cx: &mut Cx) -> Result<(), Overflow> {
 /// reduction_layer.cpp Reshape: sum_multiplier_ over the reduced axes, for SUM and MEAN.
 fn reduction(cx: &mut Cx) -> Result<(), Overflow> {
     let p = param_or_default(&cx.l.lp.reduction_param);
-    let bottom = cx.bottom(0).clone();
-    let dim = count_from(&bottom, axis(p.axis(), bottom.len()))?;
+    let bottom = cx.bottom(0);
+    let dim = count_from(bottom, axis(p.axis(), bottom.len()))?;
     use crate::proto::reduction_parameter::ReductionOp;
     if matches!(p.operation(), ReductionOp::Sum | ReductionOp::Mean) {
         cx.shape(1)?;
@@ -933,8 +940,8 @@ fn crop(cx: &mut Cx) -> Result<(), Overflow> {
 /// swish_layer.cpp: sigmoid_input_ (the scaled input) and the inner Sigmoid's
 /// sigmoid_output_, both the input's size, in forward.
 fn swish(cx: &mut Cx) -> Result<(), Overflow> {
-    let bottom = cx.bottom(0).clone();
-    let f = count_from(&bottom, 0)?;
+    let bottom = cx.bottom(0);
+    let f = count_from(bottom, 0)?;
     cx.shape(bottom.len())?;
     cx.shape(bottom.len())?;
     cx.alloc("sigmoid_input_", f, Elem::Dtype, When::Forward)?;
@@ -946,10 +953,10 @@ fn swish(cx: &mut Cx) -> Result<(), Overflow> {
 /// per-position products in weight_buffer_ (C*kh*kw*N*Ho*Wo) and bias_buffer_ (C*N*Ho*Wo)
 /// before reducing them; both backward paths clear the bottom diff first.
 fn depthwise(cx: &mut Cx) -> Result<(), Overflow> {
-    let bottom = cx.bottom(0).clone();
-    let top = cx.top(0).clone();
-    let c = count_range(&bottom, 1, 2)?;
-    let n_out = mul(count_range(&top, 0, 1)?, count_from(&top, 2)?)?;
+    let bottom = cx.bottom(0);
+    let top = cx.top(0);
+    let c = count_range(bottom, 1, 2)?;
+    let n_out = mul(count_range(top, 0, 1)?, count_from(top, 2)?)?;
     let k =
         cx.l.params
             .first()
@@ -973,7 +980,7 @@ fn depthwise(cx: &mut Cx) -> Result<(), Overflow> {
         }
     }
     cx.out.grad.reads_tops = true;
-    cx.out.grad.writes = vec![true];
+    cx.out.grad.writes = smallvec![true];
     Ok(())
 }
 
@@ -983,9 +990,9 @@ fn axpy(cx: &mut Cx) -> Result<(), Overflow> {
     let spatial = count_from(cx.bottom(1), 2)?;
     cx.shape(1)?;
     cx.alloc("spatial_sum_multiplier_", spatial, Elem::Dtype, When::Init)?;
-    let p: Vec<bool> = (0..3).map(|i| cx.propagate(i)).collect();
+    let p = [cx.propagate(0), cx.propagate(1), cx.propagate(2)];
     cx.out.grad.reads_tops = p.iter().any(|&b| b);
-    cx.out.grad.writes = vec![p[0], p[0] || p[1], p[2]];
+    cx.out.grad.writes = smallvec![p[0], p[0] || p[1], p[2]];
     Ok(())
 }
 
@@ -995,16 +1002,16 @@ fn axpy(cx: &mut Cx) -> Result<(), Overflow> {
 /// input's size) and x_inv_std_ (C), in TEST too.
 fn psp_bn(cx: &mut Cx) -> Result<(), Overflow> {
     let frozen = cx.l.lp.bn_param.as_ref().is_some_and(|p| p.frozen());
-    let bottom = cx.bottom(0).clone();
-    let f = count_from(&bottom, 0)?;
-    let n = count_range(&bottom, 0, 1)?;
-    let c = count_range(&bottom, 1, 2)?;
+    let bottom = cx.bottom(0);
+    let f = count_from(bottom, 0)?;
+    let n = count_range(bottom, 0, 1)?;
+    let c = count_range(bottom, 1, 2)?;
     for _ in 0..7 {
         cx.shape(4)?;
     }
     cx.alloc(
         "spatial_sum_multiplier_",
-        count_from(&bottom, 2)?,
+        count_from(bottom, 2)?,
         Elem::Dtype,
         When::Init,
     )?;
@@ -1039,10 +1046,10 @@ fn permute(cx: &mut Cx) -> Result<(), Overflow> {
 /// not across_spatial) in forward; buffer_channel_ (C) and buffer_spatial_ (H*W) in backward.
 fn normalize(cx: &mut Cx) -> Result<(), Overflow> {
     let p = param_or_default(&cx.l.lp.norm_param);
-    let bottom = cx.bottom(0).clone();
-    let n = count_range(&bottom, 0, 1)?;
-    let c = count_range(&bottom, 1, 2)?;
-    let spatial = count_from(&bottom, 2)?;
+    let bottom = cx.bottom(0);
+    let n = count_range(bottom, 0, 1)?;
+    let c = count_range(bottom, 1, 2)?;
+    let spatial = count_from(bottom, 2)?;
     for _ in 0..6 {
         cx.shape(4)?;
     }
@@ -1050,7 +1057,7 @@ fn normalize(cx: &mut Cx) -> Result<(), Overflow> {
     cx.alloc("sum_spatial_multiplier_", spatial, Elem::Dtype, When::Init)?;
     cx.alloc(
         "buffer_",
-        count_from(&bottom, 1)?,
+        count_from(bottom, 1)?,
         Elem::Dtype,
         When::Forward,
     )?;

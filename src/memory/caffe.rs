@@ -17,9 +17,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, LayerInfo};
 
-use super::buffers::{self, Alias, Elem};
+use super::buffers::{self, Alias, Elem, LayerMem};
 use super::settings::{CaffeSolver, Device, Engine};
 use super::{add, bytes, Overflow};
 
@@ -132,17 +132,26 @@ pub fn shape_bytes(axes: usize) -> Result<u64, Overflow> {
 }
 
 /// Replays one net. `shared_layer_names`: for a test net, the train net's layer names (their
-/// parameters are shared by `Net::ShareTrainedLayersWith` at the first test).
+/// parameters are shared by `Net::ShareTrainedLayersWith` at the first test). `each` sees
+/// every layer, with its alias, as the replay reaches it: another model counts in the same
+/// pass (the `ideal` model, see `super::tally`).
 pub fn simulate(
     a: &Analysis,
     cfg: &Cfg,
     shared_layer_names: &BTreeSet<&str>,
+    mut each: impl FnMut(usize, &LayerInfo, Alias) -> Result<(), Overflow>,
 ) -> Result<Tally, Overflow> {
     let n = a.blobs.len();
     let mut t = Tally::default();
     let train = cfg.train.is_some();
     let host_meta = cfg.device == Device::Cpu;
     let mut meta: u64 = 0;
+
+    // One pass over the layers, so that a large net's layers are read from memory once. One
+    // pass is enough: a layer's new tops are blobs no earlier layer made, and its bottoms are
+    // blobs earlier layers made, so all that is known of a blob is settled before a reader
+    // looks. The order of the layers matters only to the buffer list and to which touch of a
+    // diff comes first, and both follow the layers.
 
     // Which Blob's memory each blob's data and diff live in.
     let mut data_root: Vec<usize> = (0..n).collect();
@@ -151,14 +160,30 @@ pub fn simulate(
     let mut borrowed = vec![false; n];
     // Tops whose diff is a parameter's diff (Parameter layer).
     let mut param_diff = vec![false; n];
-    for l in &a.layers {
+    // Diffs: the first touch in forward order (a loss weight at Init, a forward's scratch)
+    // decides when a diff is allocated. Backward runs after all of forward, so the diffs it
+    // touches are only noted: one that forward never touched is allocated in Backward,
+    // whichever layer's backward reaches it first.
+    let mut diff = vec![None::<When>; n];
+    let mut backward = vec![false; n];
+    // The layer being replayed, refilled for each.
+    let mut m = LayerMem::default();
+    for (li, l) in a.layers.iter().enumerate() {
+        // Blob data: each top a layer writes, once per Blob (net.cpp AppendTop,
+        // syncedmem.cpp). DummyData fills its tops at set-up (dummy_data_layer.cpp LayerSetUp
+        // runs Forward).
         let alias = buffers::alias(l);
+        each(li, l, alias)?;
+        let when = if l.ty() == "DummyData" {
+            When::Init
+        } else {
+            When::Forward
+        };
         for (j, &id) in l.top_ids.iter().enumerate() {
             if l.top_in_place[j] {
                 continue;
             }
-            let b0 = l.bottom_ids.first().copied();
-            match (alias, b0) {
+            match (alias, l.bottom_ids.first().copied()) {
                 (Alias::Data, Some(b)) => data_root[id] = data_root[b],
                 (Alias::DataAndDiff, Some(b)) => {
                     data_root[id] = data_root[b];
@@ -171,21 +196,6 @@ pub fn simulate(
                 }
                 _ => {}
             }
-        }
-    }
-
-    // Blob data: each top a layer writes, once per Blob (net.cpp AppendTop, syncedmem.cpp).
-    for l in &a.layers {
-        // DummyData fills its tops at set-up (dummy_data_layer.cpp LayerSetUp runs Forward).
-        let when = if l.ty() == "DummyData" {
-            When::Init
-        } else {
-            When::Forward
-        };
-        for (j, &id) in l.top_ids.iter().enumerate() {
-            if l.top_in_place[j] {
-                continue;
-            }
             meta = add(meta, shape_bytes(a.blobs[id].shape.len())?)?;
             if data_root[id] == id && !borrowed[id] {
                 t.add(
@@ -195,13 +205,13 @@ pub fn simulate(
                 )?;
             }
         }
-    }
 
-    // Parameters: data from the fillers at set-up; shared ones are the owner's (net.cpp
-    // ShareWeights). In TRAIN every owned parameter gets a diff (ClearParamDiffs) and solver
-    // state, lr_mult 0 and BatchNorm statistics included.
-    for l in &a.layers {
-        let shared_by_name = shared_layer_names.contains(l.name());
+        // Parameters: data from the fillers at set-up; shared ones are the owner's (net.cpp
+        // ShareWeights). In TRAIN every owned parameter gets a diff (ClearParamDiffs) and
+        // solver state, lr_mult 0 and BatchNorm statistics included.
+        let shared_by_name = !shared_layer_names.is_empty()
+            && !l.params.is_empty()
+            && shared_layer_names.contains(l.name());
         for p in &l.params {
             meta = add(meta, shape_bytes(p.shape.len())?)?;
             if p.owner.is_some() {
@@ -219,19 +229,10 @@ pub fn simulate(
                 meta = add(meta, bytes(shape_bytes(p.shape.len())?, blobs)?)?;
             }
         }
-    }
 
-    // Layer-internal buffers, and what each layer's backward touches.
-    let mut diff = vec![None::<When>; n];
-    let mut mark = |root: usize, when: When| {
-        if diff[root].is_none() {
-            diff[root] = Some(when);
-        }
-    };
-    let mut grads = Vec::with_capacity(a.layers.len());
-    for (li, l) in a.layers.iter().enumerate() {
-        let m = buffers::layer_mem(l, a, cfg)?;
-        if !m.modeled {
+        // Layer-internal buffers, and what the layer's forward and backward touch.
+        buffers::layer_mem(l, a, cfg, &mut m)?;
+        if !m.modeled && !t.unmodeled.contains(l.ty()) {
             t.unmodeled.insert(l.ty().to_string());
         }
         meta = add(meta, m.meta)?;
@@ -248,35 +249,32 @@ pub fn simulate(
             }
         }
         for (j, &id) in l.top_ids.iter().enumerate() {
-            if l.loss_weights.get(j).is_some_and(|&w| w != 0.0) && !param_diff[diff_root[id]] {
-                mark(diff_root[id], When::Init);
+            let root = diff_root[id];
+            if l.loss_weights.get(j).is_some_and(|&w| w != 0.0) && !param_diff[root] {
+                diff[root].get_or_insert(When::Init);
             }
         }
         for (k, &w) in m.grad.forward_writes.iter().enumerate() {
             if w {
-                mark(diff_root[l.bottom_ids[k]], When::Forward);
+                diff[diff_root[l.bottom_ids[k]]].get_or_insert(When::Forward);
             }
         }
-        grads.push(m.grad);
-    }
-    if train {
-        for (l, g) in a.layers.iter().zip(&grads).rev() {
-            if !l.need_backward {
-                continue;
-            }
-            if g.reads_tops {
+        if train && l.need_backward {
+            if m.grad.reads_tops {
                 for &id in &l.top_ids {
-                    if !param_diff[diff_root[id]] {
-                        mark(diff_root[id], When::Backward);
-                    }
+                    backward[diff_root[id]] = true;
                 }
             }
-            for (k, &w) in g.writes.iter().enumerate() {
-                let id = l.bottom_ids[k];
-                if w && !param_diff[diff_root[id]] {
-                    mark(diff_root[id], When::Backward);
+            for (k, &w) in m.grad.writes.iter().enumerate() {
+                if w {
+                    backward[diff_root[l.bottom_ids[k]]] = true;
                 }
             }
+        }
+    }
+    for (d, (&b, &p)) in diff.iter_mut().zip(backward.iter().zip(&param_diff)) {
+        if d.is_none() && b && !p {
+            *d = Some(When::Backward);
         }
     }
     t.diffs = diff.iter().map(Option::is_some).collect();

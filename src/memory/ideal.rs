@@ -2,7 +2,7 @@
 //! thumb practitioners use. Its parts are defined exactly by the spec; nothing here depends on
 //! how Caffe lays memory out.
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, LayerInfo};
 use crate::layers::Phase;
 
 use super::settings::{Dtype, Optimizer};
@@ -30,99 +30,157 @@ impl Parts {
     }
 }
 
-/// The buffer each blob's data is: an in-place top is its bottom's Blob already (one id in the
-/// analysis), and a Split top is its bottom's buffer.
-pub fn storage(a: &Analysis) -> Vec<usize> {
-    let mut root: Vec<usize> = (0..a.blobs.len()).collect();
-    for l in a.layers.iter().filter(|l| l.ty() == "Split") {
-        if let Some(&b) = l.bottom_ids.first() {
-            for &t in &l.top_ids {
-                root[t] = root[b];
-            }
-        }
-    }
-    root
+/// What the parts count, in elements. Each part is a count times one element size, so a net
+/// is read once for any precision: its own, and the half precision a suggestion compares it
+/// with. The bytes are exactly the sums of bytes: all the terms are whole multiples of one
+/// element size, so a sum of elements (checked) times that size overflows exactly when the
+/// sum of the bytes would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    phase: Phase,
+    /// Parameters the net owns (shared ones are counted at their owner).
+    weights: u64,
+    /// Of those, the ones the solver updates.
+    learning: u64,
+    /// TRAIN: every buffer; TEST: the peak of the live ones.
+    activations: u64,
+    /// TRAIN: the buffers with a gradient.
+    activation_gradients: u64,
 }
 
-pub fn parts(
-    a: &Analysis,
+/// Counts a net's layers in the order they run. The caffe replay feeds it each layer as it
+/// reaches it, so that a large net's layers are read from memory once for both models.
+pub struct Counter<'a> {
+    a: &'a Analysis,
     phase: Phase,
-    dtype: Dtype,
-    optimizer: Optimizer,
-) -> Result<Parts, Overflow> {
-    let mut p = Parts::default();
-    let mut learning: u64 = 0;
-    for l in &a.layers {
-        for q in l.owned_params() {
-            p.weights = add(p.weights, bytes(q.count, dtype.weight_bytes())?)?;
-            if q.learns {
-                learning = add(learning, q.count)?;
-            }
+    /// The buffer each blob's data is: an in-place top is its bottom's Blob already (one id
+    /// in the analysis), and a Split top is its bottom's buffer.
+    root: Vec<usize>,
+    /// TRAIN: per buffer, whether it has a gradient. A blob has one when a layer that runs
+    /// backward computes it for a reader (bottom_need_backward after Caffe's analysis); a
+    /// Split top's gradient is summed into its bottom's.
+    grad: Vec<bool>,
+    /// TEST: per buffer, the last layer that reads it (through any Split top or in-place
+    /// alias).
+    last_read: Vec<Option<usize>>,
+    weights: u64,
+    learning: u64,
+}
+
+impl<'a> Counter<'a> {
+    pub fn new(a: &'a Analysis, phase: Phase) -> Self {
+        let n = a.blobs.len();
+        let train = phase == Phase::Train;
+        Counter {
+            a,
+            phase,
+            root: (0..n).collect(),
+            grad: vec![false; if train { n } else { 0 }],
+            last_read: vec![None; if train { 0 } else { n }],
+            weights: 0,
+            learning: 0,
         }
     }
-    let root = storage(a);
-    let act = dtype.activation_bytes();
-    match phase {
-        Phase::Train => {
-            p.gradients = bytes(learning, dtype.gradient_bytes())?;
-            p.optimizer_state = bytes(
-                bytes(learning, optimizer.ideal_state_copies())?,
-                dtype.weight_bytes(),
-            )?;
-            // A blob has a gradient when a layer that runs backward computes it for a reader
-            // (bottom_need_backward after Caffe's analysis); a Split top's gradient is summed
-            // into its bottom's. Net inputs (data, labels) never have one.
-            let mut grad = vec![false; a.blobs.len()];
-            for l in a.layers.iter().filter(|l| l.need_backward) {
-                for (k, &b) in l.bottom_ids.iter().enumerate() {
-                    if l.bottom_need_backward.get(k) == Some(&true) {
-                        grad[root[b]] = true;
+
+    /// Layer `i`, the next to run; `split`: it is a Split. Its bottoms were made by earlier
+    /// layers, so their buffers are known.
+    pub fn layer(&mut self, i: usize, l: &LayerInfo, split: bool) -> Result<(), Overflow> {
+        for q in l.owned_params() {
+            self.weights = add(self.weights, q.count)?;
+            if q.learns {
+                self.learning = add(self.learning, q.count)?;
+            }
+        }
+        for (k, &b) in l.bottom_ids.iter().enumerate() {
+            let r = self.root[b];
+            if self.phase == Phase::Test {
+                self.last_read[r] = Some(i);
+            } else if l.need_backward && l.bottom_need_backward.get(k) == Some(&true) {
+                self.grad[r] = true;
+            }
+        }
+        if split {
+            if let Some(&b) = l.bottom_ids.first() {
+                for &t in &l.top_ids {
+                    self.root[t] = self.root[b];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The counts, once every layer was counted.
+    pub fn finish(self) -> Result<Counts, Overflow> {
+        let (mut activations, mut activation_gradients) = (0u64, 0u64);
+        match self.phase {
+            Phase::Train => {
+                for (id, b) in self.a.blobs.iter().enumerate() {
+                    if self.root[id] != id {
+                        continue;
+                    }
+                    activations = add(activations, b.count)?;
+                    // Net inputs (data, labels) never have a gradient.
+                    if self.grad[id] && !b.is_input {
+                        activation_gradients = add(activation_gradients, b.count)?;
                     }
                 }
             }
-            for (id, b) in a.blobs.iter().enumerate() {
-                if root[id] != id {
-                    continue;
-                }
-                p.activations = add(p.activations, bytes(b.count, act)?)?;
-                if grad[id] && !b.is_input {
-                    p.activation_gradients = add(p.activation_gradients, bytes(b.count, act)?)?;
-                }
-            }
+            Phase::Test => activations = peak_live(self.a, &self.root, &self.last_read)?,
         }
-        Phase::Test => p.activations = peak_live(a, &root, act)?,
+        Ok(Counts {
+            phase: self.phase,
+            weights: self.weights,
+            learning: self.learning,
+            activations,
+            activation_gradients,
+        })
     }
-    Ok(p)
 }
 
-/// Inference: the peak of live activation bytes with the layers run in order. A layer's new
-/// tops are allocated before it runs; a buffer is freed after the last layer that reads it
-/// (through any Split top or in-place alias) has run; buffers nobody reads live to the end.
-fn peak_live(a: &Analysis, root: &[usize], elem: u64) -> Result<u64, Overflow> {
-    let mut last_read: Vec<Option<usize>> = vec![None; a.blobs.len()];
-    for (i, l) in a.layers.iter().enumerate() {
-        for &b in &l.bottom_ids {
-            last_read[root[b]] = Some(i);
+impl Counts {
+    /// The parts in bytes, at `dtype` with `optimizer`'s state.
+    pub fn parts(&self, dtype: Dtype, optimizer: Optimizer) -> Result<Parts, Overflow> {
+        let act = dtype.activation_bytes();
+        let mut p = Parts {
+            weights: bytes(self.weights, dtype.weight_bytes())?,
+            activations: bytes(self.activations, act)?,
+            ..Parts::default()
+        };
+        if self.phase == Phase::Train {
+            p.gradients = bytes(self.learning, dtype.gradient_bytes())?;
+            p.optimizer_state = bytes(
+                bytes(self.learning, optimizer.ideal_state_copies())?,
+                dtype.weight_bytes(),
+            )?;
+            p.activation_gradients = bytes(self.activation_gradients, act)?;
         }
+        Ok(p)
     }
-    let mut frees: Vec<Vec<usize>> = vec![Vec::new(); a.layers.len()];
+}
+
+/// Inference: the peak of live activation elements with the layers run in order. A layer's
+/// new tops are allocated before it runs; a buffer is freed after the last layer that reads it
+/// has run; buffers nobody reads live to the end.
+fn peak_live(a: &Analysis, root: &[usize], last_read: &[Option<usize>]) -> Result<u64, Overflow> {
+    // Elements freed after each layer, summed up front rather than listed per layer.
+    // Subtracting the sum at once is subtracting each buffer in turn: `live` saturates at zero
+    // either way, and so does a sum past 64 bits (more than `live` can be).
+    let mut freed = vec![0u64; a.layers.len()];
     for (id, last) in last_read.iter().enumerate() {
         if let Some(i) = *last {
-            frees[i].push(id);
+            freed[i] = freed[i].saturating_add(a.blobs[id].count);
         }
     }
     let (mut live, mut peak) = (0u64, 0u64);
-    for (l, freed) in a.layers.iter().zip(&frees) {
+    for (l, &freed) in a.layers.iter().zip(&freed) {
         for (j, &t) in l.top_ids.iter().enumerate() {
             if !l.top_in_place[j] && root[t] == t {
-                live = add(live, bytes(a.blobs[t].count, elem)?)?;
+                live = add(live, a.blobs[t].count)?;
             }
         }
         peak = peak.max(live);
-        for &id in freed {
-            // A freed buffer was allocated by an earlier (or this) layer: never below zero.
-            live = live.saturating_sub(bytes(a.blobs[id].count, elem)?);
-        }
+        // A freed buffer was allocated by an earlier (or this) layer: never below zero.
+        live = live.saturating_sub(freed);
     }
     Ok(peak)
 }

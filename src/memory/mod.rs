@@ -268,6 +268,8 @@ pub fn resolve(flags: &Flags, solver: Option<&SolverParameter>) -> Result<Resolv
 pub struct Tallies {
     caffe: Tally,
     ideal: ideal::Parts,
+    /// The ideal model's counts, for other precisions (the half-precision suggestion).
+    ideal_counts: ideal::Counts,
 }
 
 /// The precision the caffe model is computed at: BVLC Caffe has float and double only.
@@ -312,9 +314,20 @@ pub fn tally(
         ..caffe_cfg(&settings, phase, solver)
     };
     let overflow = |_| overflow_error(file);
+    // Both models in one pass over the layers: a Split (the ideal model's one alias) is the
+    // layer whose tops share its bottom's data.
+    let mut counter = ideal::Counter::new(net, phase);
+    let caffe = caffe::simulate(net, &cfg, &BTreeSet::new(), |i, l, alias| {
+        counter.layer(i, l, alias == buffers::Alias::Data)
+    })
+    .map_err(overflow)?;
+    let ideal_counts = counter.finish().map_err(overflow)?;
     Ok(Tallies {
-        caffe: caffe::simulate(net, &cfg, &BTreeSet::new()).map_err(overflow)?,
-        ideal: ideal::parts(net, phase, settings.dtype, settings.optimizer).map_err(overflow)?,
+        caffe,
+        ideal: ideal_counts
+            .parts(settings.dtype, settings.optimizer)
+            .map_err(overflow)?,
+        ideal_counts,
     })
 }
 
@@ -425,6 +438,7 @@ pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
         settings: &settings,
         memory: &memory,
         tally: here,
+        ideal: &input.here.ideal_counts,
         cfg: &cfg,
         fit: fit.as_ref(),
     })
@@ -459,7 +473,7 @@ fn test_nets(
         .is_some_and(|s| s.test_interval() > 0 && s.test_initialization());
     let mut total = 0;
     for t in input.test_nets {
-        let tally = caffe::simulate(t, &test_cfg, &names)?;
+        let tally = caffe::simulate(t, &test_cfg, &names, |_, _, _| Ok(()))?;
         let all = tally.total()?;
         let held = if runs_first {
             all - tally.shareable_params.min(all)
