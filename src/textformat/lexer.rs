@@ -32,7 +32,7 @@ impl Tok<'_> {
     }
 }
 
-/// The bytes `take_word` takes, as a table: it runs once per byte of every name and number.
+/// The bytes `word_len` counts, as a table: it runs once per byte of every name and number.
 static WORD: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
@@ -43,6 +43,19 @@ static WORD: [bool; 256] = {
     }
     table
 };
+
+/// Whether `c` may begin a name (a field name, an enum value).
+pub fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+/// The length of the run of name and number characters (a `.` too, for floats) at the start of
+/// `s`.
+pub fn word_len(s: &[u8]) -> usize {
+    s.iter()
+        .position(|&b| !WORD[usize::from(b)])
+        .unwrap_or(s.len())
+}
 
 pub struct Lexer<'a> {
     src: &'a [u8],
@@ -68,6 +81,11 @@ impl<'a> Lexer<'a> {
             line_start: at,
             peeked: None,
         }
+    }
+
+    /// The current line: after the end of file, one more than the number of line breaks.
+    pub fn line(&self) -> u32 {
+        self.line
     }
 
     fn pos(&self) -> Pos {
@@ -131,7 +149,10 @@ impl<'a> Lexer<'a> {
                         None | Some(b'\n') => {
                             return Err(TextError::new(pos, "string literal is not closed"));
                         }
-                        Some(b'\\') => self.at += 2,
+                        // An escape takes the next byte, except a line break: no token runs
+                        // on past a line (as in protobuf), which keeps line numbers right and
+                        // lets the reader cut the text at a line (`parse_split`).
+                        Some(b'\\') if self.src.get(self.at + 1) != Some(&b'\n') => self.at += 2,
                         Some(&q) if q == c => {
                             self.at += 1;
                             break;
@@ -158,7 +179,7 @@ impl<'a> Lexer<'a> {
                 }
                 Tok::Number(&self.src[start..self.at])
             }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
+            c if is_ident_start(c) => {
                 self.take_word();
                 Tok::Ident(&self.src[start..self.at])
             }
@@ -177,12 +198,7 @@ impl<'a> Lexer<'a> {
         Ok((tok, pos))
     }
 
-    /// Identifier and number characters (a `.` too, for floats).
     fn take_word(&mut self) {
-        let rest = &self.src[self.at..];
-        self.at += rest
-            .iter()
-            .position(|&b| !WORD[usize::from(b)])
-            .unwrap_or(rest.len());
+        self.at += word_len(&self.src[self.at..]);
     }
 }

@@ -97,6 +97,7 @@ pub struct Unknown {
 }
 
 /// The result of reading one message.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Parsed {
     /// The message in protobuf wire format.
     pub wire: Vec<u8>,
@@ -128,25 +129,130 @@ pub fn parse(src: &[u8], root: usize) -> Result<Parsed, TextError> {
 /// `MESSAGES[nested]` (in `Parsed::nested_fields`): a message inlined in another, such as a net
 /// inside a solver, is then located as if it were a file of its own.
 pub fn parse_nested(src: &[u8], root: usize, nested: Option<usize>) -> Result<Parsed, TextError> {
+    if src.len() >= SPLIT_MIN {
+        // The first cut past the middle: the two parts then take about as long.
+        if let Some(at) = split_points(src, root, src.len() / 2).next() {
+            if let Some(parsed) = parse_split(src, root, nested, at) {
+                return Ok(parsed);
+            }
+        }
+    }
+    parse_part(src, root, nested, src.len()).map(|(parsed, _)| parsed)
+}
+
+/// Inputs at least this long are read on two threads (`parse_split`): below it, starting a
+/// thread and joining the parts cost about what the second thread saves.
+const SPLIT_MIN: usize = 1 << 20;
+
+/// Where `parse_split` may cut `src`: the starts of the lines after byte `from` that begin, at
+/// column 1, with the name of a repeated message field of the root, as a net's `layer`s do.
+/// Such a line may still be inside a message (a file written without indentation):
+/// `parse_split` finds out.
+pub fn split_points(src: &[u8], root: usize, from: usize) -> impl Iterator<Item = usize> + '_ {
+    let mut at = from;
+    std::iter::from_fn(move || loop {
+        at += src.get(at..)?.iter().position(|&b| b == b'\n')? + 1;
+        let line = &src[at..];
+        let name = &line[..lexer::word_len(line)];
+        if let Some(f) = MESSAGES[root].field(name) {
+            if f.kind == Kind::Message && f.repeated {
+                return Some(at);
+            }
+        }
+    })
+}
+
+/// `parse_nested` on two threads: `src` is cut at byte `at`, each part is read as a message of
+/// its own, and the results are joined (a message's wire form is the concatenation of its
+/// fields'). `None` when the cut is not clean or either part fails: the caller then reads the
+/// whole text in one piece, which gives the same result, or the error at its exact place.
+pub fn parse_split(src: &[u8], root: usize, nested: Option<usize>, at: usize) -> Option<Parsed> {
+    // The cut must be at a name at column 1 (no token or comment goes on past a line break).
+    // If the first part then reads to its end cleanly, every message, list and value in it is
+    // closed, so the one-piece reader is between two root fields there and reads the name as
+    // the next one, just as the second part's reader does. A cut inside a message, a skipped
+    // block or a list leaves the first part unclosed, and so fails.
+    let starts_name = src.get(at).is_some_and(|&c| lexer::is_ident_start(c));
+    if at == 0 || src[at - 1] != b'\n' || !starts_name {
+        return None;
+    }
+    let (head, tail) = src.split_at(at);
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| parse_part(tail, root, nested, tail.len()));
+        // Room for the whole: the second part is appended to the first.
+        let first = parse_part(head, root, nested, src.len());
+        (first, second.join())
+    });
+    let (mut first, head_lines) = first.ok()?;
+    let (second, _) = second.ok()?.ok()?;
+    // A non-repeated field set in both parts is an error of the whole, left to the one-piece
+    // reader. (A field with an unknown enum value may be set again: then this falls back for
+    // nothing, which is rare and only slower.)
+    let fields = MESSAGES[root].fields;
+    let singular = |n: u32| fields.iter().any(|f| f.number == n && !f.repeated);
+    let once: Vec<u32> = first
+        .root_fields
+        .iter()
+        .map(|&(n, _)| n)
+        .filter(|&n| singular(n))
+        .collect();
+    if second.root_fields.iter().any(|(n, _)| once.contains(n)) {
+        return None;
+    }
+    // The second part's lines follow the first's; its columns are the file's, as it starts a
+    // line.
+    let shift = |pos: Pos| Pos {
+        line: pos.line.saturating_add(head_lines - 1),
+        col: pos.col,
+    };
+    first.wire.extend_from_slice(&second.wire);
+    let root_fields = second.root_fields.iter().map(|&(n, pos)| (n, shift(pos)));
+    first.root_fields.extend(root_fields);
+    let unknown = second.unknown.into_iter().map(|u| Unknown {
+        pos: shift(u.pos),
+        message: u.message,
+    });
+    first.unknown.extend(unknown);
+    first.unknown_root_names.extend(second.unknown_root_names);
+    let nested_fields = second.nested_fields.iter();
+    let nested_fields = nested_fields.map(|&(parent, n, pos)| (parent, n, shift(pos)));
+    first.nested_fields.extend(nested_fields);
+    Some(first)
+}
+
+/// Reads `src` with buffers sized for `room` bytes of text. Returns the line the reader ended
+/// on too, for `parse_split` to number the lines of a part that follows.
+fn parse_part(
+    src: &[u8],
+    root: usize,
+    nested: Option<usize>,
+    room: usize,
+) -> Result<(Parsed, u32), TextError> {
+    // Sized from the text so that no large buffer grows by doubling, each time copying and
+    // touching fresh pages: a Caffe net's wire form is about half its text (more with many
+    // small messages), a root field (a layer) takes more than 64 bytes of text. Room never
+    // written costs nothing.
+    let fields = room / 64;
     let mut p = Parser {
         lex: Lexer::new(src),
-        out: Vec::with_capacity(src.len() / 2),
-        root_fields: Vec::new(),
+        out: Vec::with_capacity(room),
+        root_fields: Vec::with_capacity(fields),
         unknown: Vec::new(),
         unknown_root_names: Vec::new(),
         seen: Vec::new(),
         nested,
         nested_parent: None,
-        nested_fields: Vec::new(),
+        nested_fields: Vec::with_capacity(if nested.is_some() { fields } else { 0 }),
     };
     p.message_body(root, None, 0)?;
-    Ok(Parsed {
+    let parsed = Parsed {
         wire: p.out,
         root_fields: p.root_fields,
         unknown: p.unknown,
         unknown_root_names: p.unknown_root_names,
         nested_fields: p.nested_fields,
-    })
+    };
+    Ok((parsed, p.lex.line()))
 }
 
 struct Parser<'a> {
