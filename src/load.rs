@@ -255,37 +255,59 @@ fn decode_net(
     })
 }
 
+/// A net's other fields and its layers, or prost's error.
+type Decoding = std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), prost::DecodeError>;
+
 /// A NetParameter from its wire format, with each `layer` (`count` of them) decoded into its
 /// own `Rc` rather than into `NetParameter::layer`: that vector holds the 800-byte structs
 /// inline, and moving them from it into the walks' `Rc`s held a large net twice at once.
 /// Anything unexpected in the wire is left to prost, which decodes or refuses it.
-fn decode_layers_apart(
-    wire: &[u8],
-    count: usize,
-) -> std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), prost::DecodeError> {
+fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
+    decode_layers(wire, count, count >= TWO_THREAD_LAYERS)
+}
+
+/// Nets with at least this many layers are decoded on two threads: with fewer, starting the
+/// thread costs about what it saves.
+const TWO_THREAD_LAYERS: usize = 4096;
+
+/// `decode_layers_apart`, on two threads or one.
+fn decode_layers(wire: &[u8], count: usize, two_threads: bool) -> Decoding {
     let mut net = NetParameter::default();
-    let mut layers = Vec::with_capacity(count);
+    let mut bodies = Vec::with_capacity(count);
     let mut rest = wire;
     while !rest.is_empty() {
-        let Some(Field {
-            number,
-            body,
-            after,
-        }) = next_field(rest)
-        else {
+        let Some(field) = next_field(rest) else {
             net.merge(rest)?;
             break;
         };
-        match body {
-            Some(body) if number == u64::from(NET_LAYER_FIELD) => {
-                let mut layer = Rc::new(LayerParameter::default());
-                // Not shared yet: decoded in place.
-                Rc::make_mut(&mut layer).merge(body)?;
-                layers.push(layer);
-            }
-            _ => net.merge(&rest[..rest.len() - after.len()])?,
+        match field.body {
+            Some(body) if field.number == u64::from(NET_LAYER_FIELD) => bodies.push(body),
+            _ => net.merge(&rest[..rest.len() - field.after.len()])?,
         }
-        rest = after;
+        rest = field.after;
+    }
+    // The layers are made here (an `Rc` cannot cross threads, a `&mut` into a fresh one can),
+    // then decoded in place, the second half on a second thread if asked.
+    let mut layers: Vec<Rc<LayerParameter>> = bodies.iter().map(|_| Rc::default()).collect();
+    let mut targets: Vec<&mut LayerParameter> = layers.iter_mut().map(Rc::make_mut).collect();
+    let decode = |targets: Vec<&mut LayerParameter>, bodies: &[&[u8]]| {
+        targets
+            .into_iter()
+            .zip(bodies)
+            .try_for_each(|(layer, body)| layer.merge(*body))
+    };
+    if !two_threads {
+        decode(targets, &bodies)?;
+    } else {
+        let half = bodies.len() / 2;
+        let second = targets.split_off(half);
+        std::thread::scope(|s| {
+            let decoding = s.spawn(|| decode(second, &bodies[half..]));
+            decode(targets, &bodies[..half])?;
+            decoding
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?;
     }
     Ok((net, layers))
 }
@@ -403,6 +425,9 @@ pub fn resolve_relative(solver_file: &str, target: &str) -> Option<PathBuf> {
 mod tests {
     use super::*;
 
+    /// Both ways of decoding a net: on one thread (small nets), on two (large ones).
+    const THREADS: [bool; 2] = [false, true];
+
     /// The wire of a net file, as the reader makes it.
     fn wire_of(name: &str) -> Vec<u8> {
         let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -421,12 +446,14 @@ mod tests {
         ] {
             let wire = wire_of(name);
             let mut whole = NetParameter::decode(wire.as_slice()).unwrap();
-            let (net, layers) = decode_layers_apart(&wire, 0).unwrap();
             let want = std::mem::take(&mut whole.layer);
             assert_eq!(want.is_empty(), name.starts_with("upgrade/"), "{name}");
-            assert_eq!(net, whole, "{name}: the other fields");
-            let got: Vec<LayerParameter> = layers.iter().map(|l| (**l).clone()).collect();
-            assert_eq!(got, want, "{name}: the layers, in order");
+            for two in THREADS {
+                let (net, layers) = decode_layers(&wire, 0, two).unwrap();
+                assert_eq!(net, whole, "{name}: the other fields");
+                let got: Vec<LayerParameter> = layers.iter().map(|l| (**l).clone()).collect();
+                assert_eq!(got, want, "{name}: the layers, in order");
+            }
         }
     }
 
@@ -435,7 +462,9 @@ mod tests {
         let wire = wire_of("alexnet.prototxt");
         // Cut inside a layer's payload, and inside a key's varint.
         for cut in [&wire[..wire.len() / 2], &[0xa2][..]] {
-            assert!(decode_layers_apart(cut, 0).is_err(), "{cut:?}");
+            for two in THREADS {
+                assert!(decode_layers(cut, 0, two).is_err(), "{cut:?}");
+            }
         }
     }
 
