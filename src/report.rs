@@ -139,76 +139,91 @@ pub fn describe(
         ..
     } = a;
     let mut totals = Totals::default();
-    let mut layers: Vec<Layer> = Vec::with_capacity(walked.len());
-    for l in walked {
-        let params: Vec<Param> = l
-            .params
-            .iter()
-            .map(|p| Param {
-                shape: p.shape.clone(),
-                count: p.count,
-                lr_mult: p.lr_mult,
-                decay_mult: p.decay_mult,
-                learns: p.learns,
-                // The owner is an earlier layer, already described.
-                shared_from: p.owner.map(|(ol, _)| layers[ol].name.clone()),
-            })
-            .collect();
-        let param_count: u64 = l.owned_params().map(|p| p.count).sum();
-        let learnable: u64 = l.owned_params().filter(|p| p.learns).map(|p| p.count).sum();
-        // A Split's tops share their bottom's data (split_layer.cpp: ShareData), like in-place
-        // tops: the layer creates no new activation.
-        let activation_bytes: u64 = if l.ty() == "Split" {
-            0
-        } else {
-            l.top_ids
+    // (layer, param, owner layer) of each shared parameter: named once all layers are.
+    let mut owners = Vec::new();
+    // Collected in place: the report's layers reuse the walk's layer list, a large block that
+    // would otherwise be held twice at the peak.
+    let mut layers: Vec<Layer> = walked
+        .into_iter()
+        .enumerate()
+        .map(|(li, l)| {
+            let params: Vec<Param> = l
+                .params
                 .iter()
-                .zip(&l.top_in_place)
-                .filter(|(_, &in_place)| !in_place)
-                .map(|(&id, _)| walked_blobs[id].count.saturating_mul(activation_elem_bytes))
-                .sum()
-        };
-        totals.params += param_count;
-        totals.learnable_params += learnable;
-        totals.macs = totals.macs.saturating_add(l.macs);
-        totals.flops = totals.flops.saturating_add(l.flops);
-        totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
-        totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
-        let in_place = l.in_place();
-        // The names as the layer was built (a Split's rewired bottoms, a loss's automatic
-        // top), moved out of the layer when nothing else holds it any more.
-        let (name, ty, bottoms, tops) = match Rc::try_unwrap(l.lp) {
-            Ok(lp) => (
-                lp.name.unwrap_or_default(),
-                lp.r#type.unwrap_or_default(),
-                lp.bottom,
-                lp.top,
-            ),
-            Err(shared) => (
-                shared.name().to_string(),
-                shared.r#type().to_string(),
-                shared.bottom.clone(),
-                shared.top.clone(),
-            ),
-        };
-        layers.push(Layer {
-            name,
-            ty,
-            bottoms,
-            tops,
-            in_place,
-            inserted: l.inserted,
-            line: l.pos.line,
-            output_shapes: l.output_shapes,
-            params,
-            param_count,
-            macs: l.macs,
-            flops: l.flops,
-            backward_macs: l.backward_macs,
-            need_backward: l.need_backward,
-            activation_bytes,
-            notes: l.notes,
-        });
+                .enumerate()
+                .map(|(k, p)| {
+                    if let Some((ol, _)) = p.owner {
+                        owners.push((li, k, ol));
+                    }
+                    Param {
+                        shape: p.shape.clone(),
+                        count: p.count,
+                        lr_mult: p.lr_mult,
+                        decay_mult: p.decay_mult,
+                        learns: p.learns,
+                        shared_from: None,
+                    }
+                })
+                .collect();
+            let param_count: u64 = l.owned_params().map(|p| p.count).sum();
+            let learnable: u64 = l.owned_params().filter(|p| p.learns).map(|p| p.count).sum();
+            // A Split's tops share their bottom's data (split_layer.cpp: ShareData), like in-place
+            // tops: the layer creates no new activation.
+            let activation_bytes: u64 = if l.ty() == "Split" {
+                0
+            } else {
+                l.top_ids
+                    .iter()
+                    .zip(&l.top_in_place)
+                    .filter(|(_, &in_place)| !in_place)
+                    .map(|(&id, _)| walked_blobs[id].count.saturating_mul(activation_elem_bytes))
+                    .sum()
+            };
+            totals.params += param_count;
+            totals.learnable_params += learnable;
+            totals.macs = totals.macs.saturating_add(l.macs);
+            totals.flops = totals.flops.saturating_add(l.flops);
+            totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
+            totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
+            let in_place = l.in_place();
+            // The names as the layer was built (a Split's rewired bottoms, a loss's automatic
+            // top), moved out of the layer when nothing else holds it any more.
+            let (name, ty, bottoms, tops) = match Rc::try_unwrap(l.lp) {
+                Ok(lp) => (
+                    lp.name.unwrap_or_default(),
+                    lp.r#type.unwrap_or_default(),
+                    lp.bottom,
+                    lp.top,
+                ),
+                Err(shared) => (
+                    shared.name().to_string(),
+                    shared.r#type().to_string(),
+                    shared.bottom.clone(),
+                    shared.top.clone(),
+                ),
+            };
+            Layer {
+                name,
+                ty,
+                bottoms,
+                tops,
+                in_place,
+                inserted: l.inserted,
+                line: l.pos.line,
+                output_shapes: l.output_shapes,
+                params,
+                param_count,
+                macs: l.macs,
+                flops: l.flops,
+                backward_macs: l.backward_macs,
+                need_backward: l.need_backward,
+                activation_bytes,
+                notes: l.notes,
+            }
+        })
+        .collect();
+    for (li, k, ol) in owners {
+        layers[li].params[k].shared_from = Some(layers[ol].name.clone());
     }
     let inputs = walked_blobs
         .iter()
