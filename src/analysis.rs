@@ -341,7 +341,7 @@ pub fn walk(
             let mut decay_mult = spec.map_or(1.0, |s| s.decay_mult());
             // PSPNet's BN (4 blobs, bn_layer.cpp) keeps its running statistics, and with
             // `frozen` its scale and shift too, out of the solver's reach.
-            let bn_frozen = lp.bn_param.as_ref().is_some_and(|b| b.frozen());
+            let bn_frozen = lp.bn_param().is_some_and(|b| b.frozen());
             if ty == "BN" && out_param_count == 4 && (k >= 2 || bn_frozen) {
                 lr_mult = 0.0;
                 decay_mult = 0.0;

@@ -21,10 +21,6 @@ pub mod report;
 pub mod textformat;
 pub mod upgrade;
 
-/// The types generated from `proto/caffe.proto`.
-pub mod proto {
-    #![allow(clippy::all, missing_docs)]
-    include!(concat!(env!("OUT_DIR"), "/caffe.rs"));
-}
+pub mod proto;
 
 pub use error::{Error, Result};

@@ -259,7 +259,7 @@ fn decode_net(
 type Decoding = std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), prost::DecodeError>;
 
 /// A NetParameter from its wire format, with each `layer` (`count` of them) decoded into its
-/// own `Rc` rather than into `NetParameter::layer`: that vector holds the 800-byte structs
+/// own `Rc` rather than into `NetParameter::layer`: that vector holds the layers
 /// inline, and moving them from it into the walks' `Rc`s held a large net twice at once.
 /// Anything unexpected in the wire is left to prost, which decodes or refuses it.
 fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {

@@ -48,11 +48,11 @@ fn the_test_nets_use_every_grammar_feature() {
     let input = &layers[0];
     // `field: { }`, `< >` delimiters, list syntax for repeated scalars.
     assert_eq!(
-        input.input_param.as_ref().unwrap().shape[0].dim,
+        input.input_param().unwrap().shape[0].dim,
         vec![2, 3, 32, 32]
     );
     let conv = &layers[1];
-    let cp = conv.convolution_param.as_ref().unwrap();
+    let cp = conv.convolution_param().unwrap();
     // Hex and octal integers: 0x10 = 16, 010 = 8.
     assert_eq!(cp.num_output(), 16);
     assert_eq!(cp.kernel_size, vec![3]);
@@ -71,7 +71,7 @@ fn the_test_nets_use_every_grammar_feature() {
     assert_eq!(conv.param.len(), 2);
     assert_eq!(conv.param[1].lr_mult(), 2.0);
     // Enum by name and by number: pool 1 = AVE, engine CAFFE.
-    let pool = layers[2].pooling_param.as_ref().unwrap();
+    let pool = layers[2].pooling_param().unwrap();
     assert_eq!(
         pool.pool(),
         caffe_mem::proto::pooling_parameter::PoolMethod::Ave
@@ -127,7 +127,7 @@ fn strict_makes_unknown_fields_errors() {
 #[test]
 fn unknown_enum_values_warn() {
     let (f, w) = read("layer { pooling_param { pool: FANCY } }");
-    assert!(f.layers[0].pooling_param.as_ref().unwrap().pool.is_none());
+    assert!(f.layers[0].pooling_param().unwrap().pool.is_none());
     assert_eq!(w.len(), 1);
     assert!(
         w[0].message.contains("unknown value 'FANCY'"),

@@ -191,11 +191,11 @@ fn deeplab_v1_fork_types_get_the_forks_names() {
     assert_eq!(layer(&net, "data").r#type(), "ImageSegData");
     let interp = layer(&net, "fc8_interp");
     assert_eq!(interp.r#type(), "Interp");
-    assert_eq!(interp.interp_param.as_ref().unwrap().zoom_factor, Some(8));
+    assert_eq!(interp.interp_param().unwrap().zoom_factor, Some(8));
     // The fork's V1 *_param messages move to the same-named V2 fields.
     let crop = layer(&net, "fc8_crop");
     assert_eq!(crop.r#type(), "Padding");
-    let pad = crop.padding_param.as_ref().unwrap();
+    let pad = crop.padding_param().unwrap();
     assert_eq!((pad.pad_beg, pad.pad_end), (Some(-7), Some(-8)));
     assert_eq!(layer(&net, "accuracy").r#type(), "SegAccuracy");
     assert_eq!(layer(&net, "fc8_crop_mat").r#type(), "MatWrite");
@@ -218,14 +218,14 @@ fn v0_deploy_net() {
     let input = layer(&net, "input");
     assert_eq!(input.r#type(), "Input");
     assert_eq!(input.top, ["data"]);
-    let shape = &input.input_param.as_ref().unwrap().shape;
+    let shape = &input.input_param().unwrap().shape;
     assert_eq!(shape.len(), 1);
     assert_eq!(shape[0].dim, [10, 3, 32, 32]);
 
     let conv = layer(&net, "conv1");
     assert_eq!(conv.r#type(), "Convolution");
     assert_eq!(conv.bottom, ["data"], "reads the padding layer's input");
-    let p = conv.convolution_param.as_ref().unwrap();
+    let p = conv.convolution_param().unwrap();
     assert_eq!(p.pad, [2], "the padding layer's pad");
     assert_eq!(p.kernel_size, [5]);
     assert_eq!(p.stride, [1]);
@@ -240,7 +240,7 @@ fn v0_deploy_net() {
     assert_eq!(layer(&net, "relu1").r#type(), "ReLU");
     let pool = layer(&net, "pool1");
     assert_eq!(pool.r#type(), "Pooling");
-    let pp = pool.pooling_param.as_ref().unwrap();
+    let pp = pool.pooling_param().unwrap();
     assert_eq!(
         pp.pool(),
         caffe_mem::proto::pooling_parameter::PoolMethod::Ave
@@ -249,24 +249,18 @@ fn v0_deploy_net() {
         (pp.kernel_size, pp.stride, pp.pad),
         (Some(3), Some(2), None)
     );
-    let lrn = layer(&net, "norm1").lrn_param.as_ref().unwrap();
+    let lrn = layer(&net, "norm1").lrn_param().unwrap();
     assert_eq!((lrn.local_size, lrn.alpha), (Some(3), Some(0.0001)));
     let fc = layer(&net, "fc");
     assert_eq!(fc.r#type(), "InnerProduct");
-    assert_eq!(
-        fc.inner_product_param.as_ref().unwrap().bias_term,
-        Some(false)
-    );
+    assert_eq!(fc.inner_product_param().unwrap().bias_term, Some(false));
     let drop = layer(&net, "drop");
-    assert_eq!(
-        drop.dropout_param.as_ref().unwrap().dropout_ratio,
-        Some(0.3)
-    );
+    assert_eq!(drop.dropout_param().unwrap().dropout_ratio, Some(0.3));
     // Caffe drops a field the type does not use and goes on.
     let prob = layer(&net, "prob");
     assert_eq!(prob.r#type(), "Softmax");
-    assert_eq!(prob.softmax_param, None);
-    assert_eq!(prob.inner_product_param, None);
+    assert_eq!(prob.softmax_param(), None);
+    assert_eq!(prob.inner_product_param(), None);
 }
 
 #[test]
@@ -275,11 +269,11 @@ fn v0_data_fields_move_to_their_params() {
     assert_eq!(format, Format::V0);
     let data = layer(&net, "mnist");
     assert_eq!(data.r#type(), "Data");
-    let dp = data.data_param.as_ref().unwrap();
+    let dp = data.data_param().unwrap();
     assert_eq!(dp.source(), "mnist-train-leveldb");
     assert_eq!((dp.batch_size, dp.rand_skip), (Some(64), Some(5)));
     assert_eq!((dp.scale, dp.crop_size, dp.mirror), (None, None, None));
-    let t = data.transform_param.as_ref().unwrap();
+    let t = data.transform_param().unwrap();
     assert_eq!(t.scale, Some(0.00390625));
     assert_eq!(t.crop_size, Some(24));
     assert_eq!(t.mirror, Some(true));
@@ -287,19 +281,15 @@ fn v0_data_fields_move_to_their_params() {
 
     let images = layer(&net, "images");
     assert_eq!(images.r#type(), "ImageData");
-    let ip = images.image_data_param.as_ref().unwrap();
+    let ip = images.image_data_param().unwrap();
     assert_eq!(ip.shuffle, Some(true));
     assert_eq!((ip.new_height, ip.new_width), (Some(256), Some(256)));
-    assert_eq!(images.transform_param, None);
+    assert_eq!(images.transform_param(), None);
 
-    let conv = layer(&net, "conv1").convolution_param.as_ref().unwrap();
+    let conv = layer(&net, "conv1").convolution_param().unwrap();
     assert_eq!((conv.pad.as_slice(), conv.group), ([1].as_slice(), Some(2)));
     assert_eq!(
-        layer(&net, "concat")
-            .concat_param
-            .as_ref()
-            .unwrap()
-            .concat_dim,
+        layer(&net, "concat").concat_param().unwrap().concat_dim,
         Some(1)
     );
     assert_eq!(layer(&net, "loss").r#type(), "SoftmaxWithLoss");
@@ -322,17 +312,17 @@ fn v1_net() {
     assert_eq!(data.r#type(), "Data");
     assert_eq!(data.include.len(), 1);
     assert_eq!(data.include[0].phase, Some(0), "TRAIN");
-    let dp = data.data_param.as_ref().unwrap();
+    let dp = data.data_param().unwrap();
     assert_eq!(dp.batch_size, Some(64));
     assert_eq!((dp.scale, dp.mean_file.as_deref()), (None, None));
-    let t = data.transform_param.as_ref().unwrap();
+    let t = data.transform_param().unwrap();
     assert_eq!(t.scale, Some(0.00390625));
     assert_eq!((t.crop_size, t.mirror), (Some(24), Some(true)));
     assert_eq!(t.mean_file(), "mean.binaryproto");
     // Caffe gives every other data layer an empty transform_param in the same pass.
     let images = layer(&net, "images");
     assert_eq!(images.r#type(), "ImageData");
-    assert_eq!(images.transform_param, Some(Default::default()));
+    assert_eq!(images.transform_param(), Some(&Default::default()));
 
     let conv = layer(&net, "conv1");
     assert_eq!(conv.r#type(), "Convolution");
@@ -348,7 +338,7 @@ fn v1_net() {
     );
     assert_eq!(conv.param[1].share_mode, None);
     assert_eq!(
-        conv.convolution_param.as_ref().unwrap().kernel_size,
+        conv.convolution_param().unwrap().kernel_size,
         [5],
         "*_param copied"
     );
@@ -357,7 +347,7 @@ fn v1_net() {
     // A DeepLab fork type and its fork parameter message.
     let up = layer(&net, "up");
     assert_eq!(up.r#type(), "Interp");
-    assert_eq!(up.interp_param.as_ref().unwrap().zoom_factor, Some(8));
+    assert_eq!(up.interp_param().unwrap().zoom_factor, Some(8));
 
     let fc = layer(&net, "fc");
     assert_eq!(fc.param.len(), 1);
@@ -382,7 +372,7 @@ fn input_dim_becomes_an_input_layer() {
     let input = &net.layer[0];
     assert_eq!(input.r#type(), "Input");
     assert_eq!(input.top, ["data", "rois"]);
-    let shapes = &input.input_param.as_ref().unwrap().shape;
+    let shapes = &input.input_param().unwrap().shape;
     assert_eq!(shapes.len(), 2);
     assert_eq!(shapes[0].dim, [1, 3, 224, 224]);
     assert_eq!(shapes[1].dim, [1, 5, 1, 1]);
@@ -395,7 +385,7 @@ fn input_shape_becomes_an_input_layer_first() {
     // Inserted before the layer that comes earlier in the file.
     assert_eq!(names(&net), ["input", "relu"]);
     assert_eq!(starts, [at(9, 1), at(3, 1)]);
-    let shapes = &net.layer[0].input_param.as_ref().unwrap().shape;
+    let shapes = &net.layer[0].input_param().unwrap().shape;
     assert_eq!(shapes.len(), 1);
     assert_eq!(shapes[0].dim, [2, 3, 8], "input_shape wins over input_dim");
 }

@@ -154,7 +154,7 @@ pub fn mul(factors: &[u64]) -> Result<u64, RuleError> {
 
 /// A layer's sub-message, or its defaults when the file leaves it out; borrowed, so that a rule
 /// reading a layer's parameters copies nothing.
-pub fn param_or_default<T: Clone + Default>(p: &Option<Box<T>>) -> Cow<'_, T> {
+pub fn param_or_default<T: Clone + Default>(p: Option<&T>) -> Cow<'_, T> {
     match p {
         Some(b) => Cow::Borrowed(b),
         None => Cow::Owned(T::default()),

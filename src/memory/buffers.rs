@@ -357,7 +357,7 @@ fn spatial(list: &[u32], h: Option<u32>, w: Option<u32>, i: usize, n: usize, def
 fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
     let deconv = cx.l.ty() == "Deconvolution";
     let direct = cx.gpu && cx.l.ty() == "DepthwiseConvolution";
-    let cp = param_or_default(&cx.l.lp.convolution_param);
+    let cp = param_or_default(cx.l.lp.convolution_param());
     let Some(weight) = cx.l.params.first().map(|p| &p.shape) else {
         cx.out.modeled = false;
         return Ok(());
@@ -467,7 +467,7 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// im2col_layer.cpp: four int Blobs of the spatial parameters.
 fn im2col(cx: &mut Cx) -> Result<(), Overflow> {
-    let cp = param_or_default(&cx.l.lp.convolution_param);
+    let cp = param_or_default(cx.l.lp.convolution_param());
     let bottom = cx.bottom(0);
     let nsa = bottom
         .len()
@@ -489,7 +489,7 @@ fn im2col(cx: &mut Cx) -> Result<(), Overflow> {
 /// pooling_layer.cpp/.cu: max_idx_ (int, the top's size) for MAX with one top; rand_idx_ for
 /// STOCHASTIC, used by the GPU's TRAIN forward only (the CPU path is not implemented).
 fn pooling(cx: &mut Cx) -> Result<(), Overflow> {
-    let pp = param_or_default(&cx.l.lp.pooling_param);
+    let pp = param_or_default(cx.l.lp.pooling_param());
     let top = cx.top(0);
     let n = count_from(top, 0)?;
     match pp.pool() {
@@ -514,7 +514,7 @@ fn pooling(cx: &mut Cx) -> Result<(), Overflow> {
 /// their five diffs in backward. cuDNN's LRN (cudnn_lrn_layer.cpp, local_size <= 16) keeps
 /// no scale_ on the device.
 fn lrn(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.lrn_param);
+    let p = param_or_default(cx.l.lp.lrn_param());
     let bottom = cx.bottom(0);
     let f = count_from(bottom, 0)?;
     match p.norm_region() {
@@ -553,7 +553,7 @@ fn lrn(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// inner_product_layer.cpp Reshape: bias_multiplier_, M ones (M = the bottom's outer count).
 fn inner_product(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.inner_product_param);
+    let p = param_or_default(cx.l.lp.inner_product_param());
     if p.bias_term() {
         let bottom = cx.bottom(0);
         let m = count_range(bottom, 0, axis(p.axis(), bottom.len()))?;
@@ -564,7 +564,7 @@ fn inner_product(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// embed_layer.cpp Reshape: bias_multiplier_, M = the bottom's count.
 fn embed(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.embed_param);
+    let p = param_or_default(cx.l.lp.embed_param());
     if p.bias_term() {
         let m = count_from(cx.bottom(0), 0)?;
         bias_multiplier(cx, m)?;
@@ -597,7 +597,7 @@ fn dropout(cx: &mut Cx) -> Result<(), Overflow> {
 /// (the bottom with that axis 1) in forward. cuDNN's softmax (cudnn_softmax_layer.cpp) uses
 /// neither on the device. `b` is the bottom the softmax reads.
 fn softmax(cx: &mut Cx, b: usize) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.softmax_param);
+    let p = param_or_default(cx.l.lp.softmax_param());
     let bottom = cx.bottom(b);
     let ax = axis(p.axis(), bottom.len());
     cx.shape(1)?;
@@ -664,7 +664,7 @@ fn euclidean(cx: &mut Cx) -> Result<(), Overflow> {
 /// from set-up), the matrix H read from `source` when it is not a bottom, and its row sums.
 fn infogain(cx: &mut Cx) -> Result<(), Overflow> {
     softmax(cx, 0)?;
-    let p = param_or_default(&cx.l.lp.infogain_loss_param);
+    let p = param_or_default(cx.l.lp.infogain_loss_param());
     let bottom = cx.bottom(0);
     let f = count_from(bottom, 0)?;
     let labels = u64::try_from(
@@ -778,7 +778,7 @@ fn bias_inner(cx: &Cx, bias_axes: usize) -> Result<u64, Overflow> {
     let ax = if bias_axes == 0 {
         0
     } else {
-        let p = param_or_default(&cx.l.lp.bias_param);
+        let p = param_or_default(cx.l.lp.bias_param());
         axis(p.axis(), bottom.len())
     };
     count_from(bottom, ax + bias_axes)
@@ -790,7 +790,7 @@ fn bias_inner(cx: &Cx, bias_axes: usize) -> Result<u64, Overflow> {
 /// bottom's diff (not in place, even when the bottom does not propagate), and the sums to
 /// sum_result_ (outer * scale) unless outer or inner is 1.
 fn scale(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.scale_param);
+    let p = param_or_default(cx.l.lp.scale_param());
     let bottom = cx.bottom(0);
     let two = cx.l.bottom_ids.len() > 1;
     let scale_shape: &[i64] = if two {
@@ -848,7 +848,7 @@ fn scale(cx: &mut Cx) -> Result<(), Overflow> {
 /// eltwise_layer.cpp/.cu: MAX keeps max_idx_ (int, the top's size); backward reads the top's
 /// data and diff whatever propagates.
 fn eltwise(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.eltwise_param);
+    let p = param_or_default(cx.l.lp.eltwise_param());
     if p.operation() == EltwiseOp::Max {
         let top = cx.top(0);
         cx.shape(top.len())?;
@@ -889,7 +889,7 @@ fn prelu(cx: &mut Cx) -> Result<(), Overflow> {
 /// mvn_layer.cpp: sum_multiplier_ (H*W, or C*H*W across channels) at set-up; mean_ and temp_
 /// (and variance_ when normalizing it) in forward.
 fn mvn(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.mvn_param);
+    let p = param_or_default(cx.l.lp.mvn_param());
     let bottom = cx.bottom(0);
     let f = count_from(bottom, 0)?;
     let n = count_range(bottom, 0, 1)?;
@@ -917,7 +917,7 @@ fn mvn(cx: &mut Cx) -> Result<(), Overflow> {
 
 /// reduction_layer.cpp Reshape: sum_multiplier_ over the reduced axes, for SUM and MEAN.
 fn reduction(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.reduction_param);
+    let p = param_or_default(cx.l.lp.reduction_param());
     let bottom = cx.bottom(0);
     let dim = count_from(bottom, axis(p.axis(), bottom.len()))?;
     use crate::proto::reduction_parameter::ReductionOp;
@@ -1001,7 +1001,7 @@ fn axpy(cx: &mut Cx) -> Result<(), Overflow> {
 /// and broadcast_buffer_ (the input's size) in forward, and unless `frozen`, x_norm_ (the
 /// input's size) and x_inv_std_ (C), in TEST too.
 fn psp_bn(cx: &mut Cx) -> Result<(), Overflow> {
-    let frozen = cx.l.lp.bn_param.as_ref().is_some_and(|p| p.frozen());
+    let frozen = cx.l.lp.bn_param().is_some_and(|p| p.frozen());
     let bottom = cx.bottom(0);
     let f = count_from(bottom, 0)?;
     let n = count_range(bottom, 0, 1)?;
@@ -1045,7 +1045,7 @@ fn permute(cx: &mut Cx) -> Result<(), Overflow> {
 /// sum_spatial_multiplier_ (H*W) at set-up; buffer_ (one image) and norm_ (N, or N*H*W when
 /// not across_spatial) in forward; buffer_channel_ (C) and buffer_spatial_ (H*W) in backward.
 fn normalize(cx: &mut Cx) -> Result<(), Overflow> {
-    let p = param_or_default(&cx.l.lp.norm_param);
+    let p = param_or_default(cx.l.lp.norm_param());
     let bottom = cx.bottom(0);
     let n = count_range(bottom, 0, 1)?;
     let c = count_range(bottom, 1, 2)?;
@@ -1080,8 +1080,7 @@ fn normalize(cx: &mut Cx) -> Result<(), Overflow> {
 fn detection_output(cx: &mut Cx) -> Result<(), Overflow> {
     let shared =
         cx.l.lp
-            .detection_output_param
-            .as_ref()
+            .detection_output_param()
             .is_none_or(|p| p.share_location());
     let loc = count_from(cx.bottom(0), 0)?;
     let conf = count_from(cx.bottom(1), 0)?;
@@ -1104,12 +1103,7 @@ fn detection_output(cx: &mut Cx) -> Result<(), Overflow> {
 /// base_data_layer.cpp: `prefetch` batches (data_param.prefetch, default 4) of data and
 /// labels, touched at set-up (and moved to the device in GPU mode); the tops point into them.
 fn prefetch(cx: &mut Cx) -> Result<(), Overflow> {
-    let k = u64::from(
-        cx.l.lp
-            .data_param
-            .as_ref()
-            .map_or(4, |d| d.prefetch.unwrap_or(4)),
-    );
+    let k = u64::from(cx.l.lp.data_param().map_or(4, |d| d.prefetch.unwrap_or(4)));
     let data = count_from(cx.top(0), 0)?;
     let labels = if cx.l.top_ids.len() > 1 {
         count_from(cx.top(1), 0)?

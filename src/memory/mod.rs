@@ -217,14 +217,13 @@ pub fn test_net_given(
     let mut out = given.clone();
     for lp in layers {
         let batch = lp
-            .data_param
-            .as_ref()
+            .data_param()
             .map(|p| p.batch_size())
-            .or(lp.image_data_param.as_ref().map(|p| p.batch_size()))
-            .or(lp.window_data_param.as_ref().map(|p| p.batch_size()))
-            .or(lp.hdf5_data_param.as_ref().map(|p| p.batch_size()))
-            .or(lp.memory_data_param.as_ref().map(|p| p.batch_size()))
-            .or(lp.dense_image_data_param.as_ref().map(|p| p.batch_size()))
+            .or(lp.image_data_param().map(|p| p.batch_size()))
+            .or(lp.window_data_param().map(|p| p.batch_size()))
+            .or(lp.hdf5_data_param().map(|p| p.batch_size()))
+            .or(lp.memory_data_param().map(|p| p.batch_size()))
+            .or(lp.dense_image_data_param().map(|p| p.batch_size()))
             .filter(|&n| n > 0);
         let Some(n) = batch else { continue };
         for top in &lp.top {

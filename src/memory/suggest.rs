@@ -407,7 +407,7 @@ fn separable_gain(l: &LayerInfo, ty: &str) -> Option<(u64, u64, u64)> {
     if ty != "Convolution" || l.macs == 0 {
         return None;
     }
-    let group = l.lp.convolution_param.as_ref().map_or(1, |c| c.group());
+    let group = l.lp.convolution_param().map_or(1, |c| c.group());
     let w = &l.params.first()?.shape;
     let cout = u64::try_from(w.first().copied().unwrap_or(0)).unwrap_or(0);
     let cin = u64::try_from(w.get(1).copied().unwrap_or(0)).unwrap_or(0);

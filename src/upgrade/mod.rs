@@ -171,13 +171,13 @@ fn upgrade_input(
             })
             .collect()
     };
-    let input = LayerParameter {
+    let mut input = LayerParameter {
         name: Some("input".to_string()),
         r#type: Some("Input".to_string()),
         top: inputs,
-        input_param: Some(Box::new(InputParameter { shape })),
         ..Default::default()
     };
+    input.set_input_param(Some(InputParameter { shape }));
     layers.insert(0, Rc::new(input));
     starts.insert(0, first(root_fields, FIELD_INPUT).unwrap_or_default());
     Ok(())

@@ -41,7 +41,7 @@ fn prelu(l: &Layer) -> RuleResult {
             "Number of axes of bottom blob must be >=2 (bottom is {bottom:?})"
         )));
     }
-    let p = param_or_default(&l.lp.prelu_param);
+    let p = param_or_default(l.lp.prelu_param());
     let channels = legacy(bottom, 1)?;
     let slope = if p.channel_shared() {
         Vec::new()
@@ -74,7 +74,7 @@ fn log_base(base: f32) -> Result<f32, RuleError> {
 }
 
 fn exp_flops(l: &Layer) -> Result<u64, RuleError> {
-    let p = param_or_default(&l.lp.exp_param);
+    let p = param_or_default(l.lp.exp_param());
     let lb = log_base(p.base())?;
     let inner_scaled = lb * p.scale() != 1.0;
     let outer_scaled = p.shift() != 0.0;
@@ -82,7 +82,7 @@ fn exp_flops(l: &Layer) -> Result<u64, RuleError> {
 }
 
 fn log_flops(l: &Layer) -> Result<u64, RuleError> {
-    let p = param_or_default(&l.lp.log_param);
+    let p = param_or_default(l.lp.log_param());
     let lb = log_base(p.base())?;
     let base_scale = 1.0 / lb;
     if !base_scale.is_finite() {

@@ -10,7 +10,7 @@ use crate::proto::reduction_parameter::ReductionOp;
 pub(super) fn eltwise(l: &Layer) -> RuleResult {
     l.min_bottoms(2)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.eltwise_param);
+    let p = param_or_default(l.lp.eltwise_param());
     let n = l.n_bottoms();
     if !(p.coeff.is_empty() || p.coeff.len() == n) {
         return Err(err(format!(
@@ -46,7 +46,7 @@ pub(super) fn eltwise(l: &Layer) -> RuleResult {
 pub(super) fn reduction(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.reduction_param);
+    let p = param_or_default(l.lp.reduction_param());
     let bottom = l.bottom(0)?;
     let axis = canonical_axis(p.axis(), bottom.len())?;
     let top = bottom[..axis].to_vec();
@@ -71,7 +71,7 @@ pub(super) fn reduction(l: &Layer) -> RuleResult {
 pub(super) fn argmax(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.argmax_param);
+    let p = param_or_default(l.lp.argmax_param());
     let bottom = l.bottom(0)?;
     let top_k = int(p.top_k(), "top_k")?;
     if top_k < 1 {

@@ -201,7 +201,7 @@ fn base_conv(l: &Layer, reverse: bool) -> RuleResult {
             l.n_tops()
         )));
     }
-    let cp = param_or_default(&l.lp.convolution_param);
+    let cp = param_or_default(l.lp.convolution_param());
     let bottom = l.bottom(0)?;
     let g = geometry(l.ty, &cp, bottom, 0)?;
     let ca = g.channel_axis;
@@ -316,7 +316,7 @@ pub(super) fn deconvolution(l: &Layer) -> RuleResult {
 pub(super) fn im2col(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let cp = param_or_default(&l.lp.convolution_param);
+    let cp = param_or_default(l.lp.convolution_param());
     let bottom = l.bottom(0)?;
     let g = geometry(l.ty, &cp, bottom, 1)?;
     let ca = g.channel_axis;

@@ -46,7 +46,7 @@ fn unknown(top: &str, why: &str, known: &str) -> RuleError {
 pub(super) fn input(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.min_tops(1)?;
-    let shapes = l.lp.input_param.as_ref().map_or(&[][..], |p| &p.shape[..]);
+    let shapes = l.lp.input_param().map_or(&[][..], |p| &p.shape[..]);
     let n = l.n_tops();
     if !(shapes.is_empty() || shapes.len() == 1 || shapes.len() == n) {
         return Err(err(format!(
@@ -87,7 +87,7 @@ fn label(l: &Layer, data: &Shape) -> Result<Shape, RuleError> {
 /// `transform_param.crop_size`, or the pre-upgrade field of the data layer's own parameter
 /// (upgrade_proto.cpp moves it; a net read without the upgrade keeps it there).
 fn crop_size(l: &Layer, legacy: u32) -> Result<i64, RuleError> {
-    let c = l.lp.transform_param.as_ref().map_or(0, |t| t.crop_size());
+    let c = l.lp.transform_param().map_or(0, |t| t.crop_size());
     int(if c != 0 { c } else { legacy }, "crop_size")
 }
 
@@ -97,7 +97,7 @@ pub(super) fn data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.min_tops(1)?;
     l.max_tops(2)?;
-    let dp = param_or_default(&l.lp.data_param);
+    let dp = param_or_default(l.lp.data_param());
     let n = int(dp.batch_size(), "batch_size")?;
     let crop = crop_size(l, dp.crop_size())?;
     let data = match given(l, 0)? {
@@ -127,7 +127,7 @@ pub(super) fn data(l: &Layer) -> RuleResult {
 pub(super) fn image_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.exact_tops(2)?;
-    let p = param_or_default(&l.lp.image_data_param);
+    let p = param_or_default(l.lp.image_data_param());
     let (nh, nw) = (
         int(p.new_height(), "new_height")?,
         int(p.new_width(), "new_width")?,
@@ -177,7 +177,7 @@ pub(super) fn image_data(l: &Layer) -> RuleResult {
 pub(super) fn window_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.exact_tops(2)?;
-    let p = param_or_default(&l.lp.window_data_param);
+    let p = param_or_default(l.lp.window_data_param());
     let n = int(p.batch_size(), "batch_size")?;
     let data = match given(l, 0)? {
         Some(s) => s,
@@ -198,12 +198,12 @@ pub(super) fn window_data(l: &Layer) -> RuleResult {
 pub(super) fn hdf5_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.min_tops(1)?;
-    if l.lp.transform_param.is_some() {
+    if l.lp.transform_param().is_some() {
         return Err(err(
             "HDF5Data does not transform data (remove transform_param)",
         ));
     }
-    let n = l.lp.hdf5_data_param.as_ref().map_or(0, |p| p.batch_size());
+    let n = l.lp.hdf5_data_param().map_or(0, |p| p.batch_size());
     let mut tops = Vec::with_capacity(l.n_tops());
     for i in 0..l.n_tops() {
         match given(l, i)? {
@@ -225,7 +225,7 @@ pub(super) fn hdf5_data(l: &Layer) -> RuleResult {
 pub(super) fn memory_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.exact_tops(2)?;
-    let p = param_or_default(&l.lp.memory_data_param);
+    let p = param_or_default(l.lp.memory_data_param());
     let dims = [
         int(p.batch_size(), "batch_size")?,
         int(p.channels(), "channels")?,
@@ -250,7 +250,7 @@ pub(super) fn memory_data(l: &Layer) -> RuleResult {
 pub(super) fn dummy_data(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.min_tops(1)?;
-    let p = param_or_default(&l.lp.dummy_data_param);
+    let p = param_or_default(l.lp.dummy_data_param());
     let n = l.n_tops();
     let fillers = p.data_filler.len();
     if !(fillers == 0 || fillers == 1 || fillers == n) {
@@ -316,7 +316,7 @@ pub(super) fn dummy_data(l: &Layer) -> RuleResult {
 pub(super) fn parameter(l: &Layer) -> RuleResult {
     l.exact_bottoms(0)?;
     l.exact_tops(1)?;
-    let shape = match l.lp.parameter_param.as_ref().and_then(|p| p.shape.as_ref()) {
+    let shape = match l.lp.parameter_param().and_then(|p| p.shape.as_ref()) {
         Some(s) => from_proto(s)?,
         None => Vec::new(),
     };

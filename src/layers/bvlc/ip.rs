@@ -9,7 +9,7 @@ use crate::layers::{canonical_axis, mul, param_or_default, Out, RuleResult};
 pub(super) fn inner_product(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.inner_product_param);
+    let p = param_or_default(l.lp.inner_product_param());
     let bottom = l.bottom(0)?;
     let n = int(p.num_output(), "num_output")?;
     let axis = canonical_axis(p.axis(), bottom.len())?;
@@ -45,7 +45,7 @@ pub(super) fn inner_product(l: &Layer) -> RuleResult {
 pub(super) fn embed(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.embed_param);
+    let p = param_or_default(l.lp.embed_param());
     let bottom = l.bottom(0)?;
     let n = int(p.num_output(), "num_output")?;
     if n <= 0 {

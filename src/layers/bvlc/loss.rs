@@ -63,7 +63,7 @@ pub(super) fn accuracy(l: &Layer) -> RuleResult {
     l.exact_bottoms(2)?;
     l.min_tops(1)?;
     l.max_tops(2)?;
-    let p = param_or_default(&l.lp.accuracy_param);
+    let p = param_or_default(l.lp.accuracy_param());
     let (data, label) = (l.bottom(0)?, l.bottom(1)?);
     let top_k = int(p.top_k(), "top_k")?;
     let labels = elems(label)?;
@@ -92,7 +92,7 @@ pub(super) fn softmax_with_loss(l: &Layer) -> RuleResult {
     l.exact_bottoms(2)?;
     loss_tops(l, 2)?;
     let (data, label) = (l.bottom(0)?, l.bottom(1)?);
-    let axis = l.lp.softmax_param.as_ref().map_or(1, |p| p.axis());
+    let axis = l.lp.softmax_param().map_or(1, |p| p.axis());
     let axis = canonical_axis(axis, data.len())?;
     same_num(data, label)?;
     let n = labels_match("softmax", data, axis, label)?;
@@ -138,10 +138,7 @@ pub(super) fn hinge(l: &Layer) -> RuleResult {
     loss_tops(l, 1)?;
     let (data, label) = (l.bottom(0)?, l.bottom(1)?);
     same_num(data, label)?;
-    let norm =
-        l.lp.hinge_loss_param
-            .as_ref()
-            .map_or(Norm::L1, |p| p.norm());
+    let norm = l.lp.hinge_loss_param().map_or(Norm::L1, |p| p.norm());
     let per = if norm == Norm::L2 { 4 } else { 3 };
     loss_out(l, None, mul(&[elems(data)?, per])?)
 }
@@ -153,14 +150,10 @@ pub(super) fn infogain(l: &Layer) -> RuleResult {
     l.min_bottoms(2)?;
     l.max_bottoms(3)?;
     loss_tops(l, 2)?;
-    let p = param_or_default(&l.lp.infogain_loss_param);
+    let p = param_or_default(l.lp.infogain_loss_param());
     let data = l.bottom(0)?;
     let axis = canonical_axis(p.axis(), data.len())?;
-    if l.lp
-        .loss_param
-        .as_ref()
-        .is_some_and(|lp| lp.normalize.is_some())
-    {
+    if l.lp.loss_param().is_some_and(|lp| lp.normalize.is_some()) {
         return Err(err("normalize is deprecated. use \"normalization\""));
     }
     if l.n_bottoms() < 3 && p.source.is_none() {

@@ -12,7 +12,7 @@ use crate::proto::lrn_parameter::NormRegion;
 pub(super) fn lrn(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.lrn_param);
+    let p = param_or_default(l.lp.lrn_param());
     let size = int(p.local_size(), "local_size")?;
     if size % 2 != 1 {
         return Err(err(format!(
@@ -118,7 +118,7 @@ pub(super) fn scale(l: &Layer) -> RuleResult {
     l.min_bottoms(1)?;
     l.max_bottoms(2)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.scale_param);
+    let p = param_or_default(l.lp.scale_param());
     let bottom = l.bottom(0)?;
     let mut params = Vec::new();
     let scale = match l.bottoms.get(1) {
@@ -155,7 +155,7 @@ pub(super) fn bias(l: &Layer) -> RuleResult {
     l.min_bottoms(1)?;
     l.max_bottoms(2)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.bias_param);
+    let p = param_or_default(l.lp.bias_param());
     let bottom = l.bottom(0)?;
     let mut params = Vec::new();
     let bias = match l.bottoms.get(1) {
@@ -189,7 +189,7 @@ pub(super) fn mvn(l: &Layer) -> RuleResult {
             .map(|i| legacy(bottom, i))
             .collect::<Result<Shape, _>>()?,
     )?;
-    let p = param_or_default(&l.lp.mvn_param);
+    let p = param_or_default(l.lp.mvn_param());
     let per_element = if p.normalize_variance() { 5 } else { 2 };
     let flops = mul(&[elems(&top)?, per_element])?;
     Ok(tops_only(vec![top], flops))
@@ -201,7 +201,7 @@ pub(super) fn softmax(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
     let bottom = l.bottom(0)?;
-    let axis = l.lp.softmax_param.as_ref().map_or(1, |p| p.axis());
+    let axis = l.lp.softmax_param().map_or(1, |p| p.axis());
     canonical_axis(axis, bottom.len())?;
     Ok(tops_only(vec![bottom.clone()], mul(&[elems(bottom)?, 5])?))
 }

@@ -112,7 +112,7 @@ impl Window {
 pub(super) fn pooling(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.min_tops(1)?;
-    let pp = param_or_default(&l.lp.pooling_param);
+    let pp = param_or_default(l.lp.pooling_param());
     l.max_tops(if pp.pool() == PoolMethod::Max { 2 } else { 1 })?;
     let bottom = l.bottom(0)?;
     let has_kernel_hw = pp.kernel_h.is_some() && pp.kernel_w.is_some();
@@ -200,7 +200,7 @@ pub(super) fn pooling(l: &Layer) -> RuleResult {
 pub(super) fn spp(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let sp = param_or_default(&l.lp.spp_param);
+    let sp = param_or_default(l.lp.spp_param());
     let bottom = l.bottom(0)?;
     let (h, w) = (legacy(bottom, 2)?, legacy(bottom, 3)?);
     if h <= 0 || w <= 0 {

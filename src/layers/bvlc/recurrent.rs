@@ -32,7 +32,7 @@ pub(super) fn rnn(l: &Layer) -> RuleResult {
 }
 
 fn recurrent(l: &Layer, kind: Kind) -> RuleResult {
-    let p = param_or_default(&l.lp.recurrent_param);
+    let p = param_or_default(l.lp.recurrent_param());
     let states = if kind == Kind::Lstm { 2 } else { 1 };
     let exposed = if p.expose_hidden() { states } else { 0 };
     l.min_bottoms(2 + exposed)?;

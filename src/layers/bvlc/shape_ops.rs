@@ -38,7 +38,7 @@ fn pick_axis(
 pub(super) fn concat(l: &Layer) -> RuleResult {
     l.min_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.concat_param);
+    let p = param_or_default(l.lp.concat_param());
     let first = l.bottom(0)?;
     let axis = pick_axis("concat", p.axis, p.concat_dim, first.len())?;
     let mut top = first.clone();
@@ -63,7 +63,7 @@ pub(super) fn concat(l: &Layer) -> RuleResult {
 pub(super) fn slice(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.min_tops(1)?;
-    let p = param_or_default(&l.lp.slice_param);
+    let p = param_or_default(l.lp.slice_param());
     let bottom = l.bottom(0)?;
     let axis = pick_axis("slice", p.axis, p.slice_dim, bottom.len())?;
     let whole = bottom[axis];
@@ -133,7 +133,7 @@ pub(super) fn flatten(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
     l.not_in_place()?;
-    let p = param_or_default(&l.lp.flatten_param);
+    let p = param_or_default(l.lp.flatten_param());
     let bottom = l.bottom(0)?;
     let start = canonical_axis(p.axis(), bottom.len())?;
     let end = canonical_axis(p.end_axis(), bottom.len())?;
@@ -155,7 +155,7 @@ pub(super) fn reshape(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
     l.not_in_place()?;
-    let p = param_or_default(&l.lp.reshape_param);
+    let p = param_or_default(l.lp.reshape_param());
     let bottom = l.bottom(0)?;
     let new: Vec<i64> = p
         .shape
@@ -270,7 +270,7 @@ pub(super) fn reshape(l: &Layer) -> RuleResult {
 pub(super) fn crop(l: &Layer) -> RuleResult {
     l.exact_bottoms(2)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.crop_param);
+    let p = param_or_default(l.lp.crop_param());
     let (data, like) = (l.bottom(0)?, l.bottom(1)?);
     let start = canonical_axis(p.axis(), data.len())?;
     if p.offset.len() > 1 && start + p.offset.len() != data.len() {
@@ -302,7 +302,7 @@ pub(super) fn crop(l: &Layer) -> RuleResult {
 pub(super) fn tile(l: &Layer) -> RuleResult {
     l.exact_bottoms(1)?;
     l.exact_tops(1)?;
-    let p = param_or_default(&l.lp.tile_param);
+    let p = param_or_default(l.lp.tile_param());
     let bottom = l.bottom(0)?;
     let axis = canonical_axis(p.axis(), bottom.len())?;
     let Some(tiles) = p.tiles else {

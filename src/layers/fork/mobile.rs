@@ -59,7 +59,7 @@ fn dw_out(input: i64, pad: u32, kernel: u32, stride: u32, dilation: u32) -> Resu
 pub fn convolution_depthwise(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     exact_bottoms("ConvolutionDepthwise", bottoms, 1)?;
     top_range("ConvolutionDepthwise", lp, 1, 1)?;
-    let p: ConvolutionParameter = param(&lp.convolution_param);
+    let p: ConvolutionParameter = param(lp.convolution_param());
     let (kh, kw) = hw("kernel_size", p.kernel_h, p.kernel_w, &p.kernel_size)?;
     let (sh, sw) = hw("stride", p.stride_h, p.stride_w, &p.stride)?;
     let (ph, pw) = hw("pad", p.pad_h, p.pad_w, &p.pad)?;
@@ -112,7 +112,7 @@ pub fn shuffle_channel(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
         return Err("ShuffleChannel needs a bottom".into());
     };
     top_range("ShuffleChannel", lp, 1, 1)?;
-    let group = lp.shuffle_channel_param.as_ref().map_or(1, |p| p.group());
+    let group = lp.shuffle_channel_param().map_or(1, |p| p.group());
     if group == 0 {
         return Err("group must be greater than 0".into());
     }

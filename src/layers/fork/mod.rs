@@ -59,8 +59,8 @@ pub fn infer(ty: &str, lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> Op
 
 /// A layer's optional parameter message (boxed in LayerParameter), or its defaults when
 /// absent, as C++'s `layer_param().x_param()` returns.
-fn param<T: Default + Clone>(p: &Option<Box<T>>) -> T {
-    p.as_deref().cloned().unwrap_or_default()
+fn param<T: Default + Clone>(p: Option<&T>) -> T {
+    p.cloned().unwrap_or_default()
 }
 
 /// Blob::LegacyShape (blob.hpp): the old `num()`/`channels()`/`height()`/`width()` accessors

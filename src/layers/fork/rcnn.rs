@@ -15,7 +15,7 @@ use crate::proto::LayerParameter;
 pub fn roi_pooling(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     bottom_range("ROIPooling", bottoms, 2, 2)?;
     top_range("ROIPooling", lp, 1, 1)?;
-    let p = param(&lp.roi_pooling_param);
+    let p = param(lp.roi_pooling_param());
     if p.pooled_h() == 0 {
         return Err("pooled_h must be > 0".into());
     }
@@ -43,7 +43,7 @@ pub fn roi_pooling(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
 pub fn psroi_pooling(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     bottom_range("PSROIPooling", bottoms, 2, 2)?;
     top_range("PSROIPooling", lp, 1, 1)?;
-    let p = param(&lp.psroi_pooling_param);
+    let p = param(lp.psroi_pooling_param());
     let (dim, group) = (p.output_dim(), p.group_size());
     if dim <= 0 {
         return Err("output_dim must be > 0".into());

@@ -15,7 +15,7 @@ use crate::proto::{BnParameter, LayerParameter};
 ///
 /// Flops, both forks: 4 per element (subtract the mean, divide by the deviation, scale, shift).
 pub fn bn(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
-    let p = param(&lp.bn_param);
+    let p = param(lp.bn_param());
     if p.bn_mode.is_some() || p.scale_filler.is_some() || p.shift_filler.is_some() {
         segnet_bn(lp, &p, bottoms)
     } else {
@@ -71,7 +71,7 @@ fn segnet_bn(lp: &LayerParameter, p: &BnParameter, bottoms: &[&Shape]) -> RuleRe
 pub fn interp(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     bottom_range("Interp", bottoms, 1, 2)?;
     top_range("Interp", lp, 1, 1)?;
-    let p = param(&lp.interp_param);
+    let p = param(lp.interp_param());
     let (pad_beg, pad_end) = (i64::from(p.pad_beg()), i64::from(p.pad_end()));
     if pad_beg > 0 || pad_end > 0 {
         return Err("Only supports non-pos padding (cropping) for now".into());
@@ -149,7 +149,7 @@ pub fn interp(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
 pub fn unpool(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     exact_bottoms("Upsample", bottoms, 2)?;
     top_range("Upsample", lp, 1, 1)?;
-    let p = param(&lp.upsample_param);
+    let p = param(lp.upsample_param());
     let explicit = p.upsample_h.is_some() && p.upsample_w.is_some();
     let pair = p.scale_h.is_some() && p.scale_w.is_some();
     let neither = p.scale_h.is_none() && p.scale_w.is_none();
@@ -260,7 +260,7 @@ fn image_and_label(
 pub fn dense_image_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> RuleResult {
     exact_bottoms("DenseImageData", bottoms, 0)?;
     top_range("DenseImageData", lp, 2, 2)?;
-    let p = param(&lp.dense_image_data_param);
+    let p = param(lp.dense_image_data_param());
     let (nh, nw) = (p.new_height(), p.new_width());
     if (nh == 0) != (nw == 0) {
         return Err(
@@ -277,7 +277,7 @@ pub fn dense_image_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> R
                 .into(),
         );
     }
-    let crop = lp.transform_param.as_ref().map_or(0, |t| t.crop_size());
+    let crop = lp.transform_param().map_or(0, |t| t.crop_size());
     let size = first_size(&[(crop, crop), (ch, cw), (nh, nw)]);
     let channels = if p.is_color() { 3 } else { 1 };
     let tops = image_and_label(lp, ctx, i64::from(p.batch_size()), channels, size)?;
@@ -297,8 +297,8 @@ pub fn dense_image_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> R
 pub fn image_seg_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> RuleResult {
     exact_bottoms("ImageSegData", bottoms, 0)?;
     top_range("ImageSegData", lp, 1, 3)?;
-    let p = param(&lp.image_data_param);
-    let t = param(&lp.transform_param);
+    let p = param(lp.image_data_param());
+    let t = param(lp.transform_param());
     if t.mean_file.is_some() {
         return Err("ImageSegDataLayer does not support mean file".into());
     }
@@ -361,7 +361,7 @@ pub fn seg_accuracy(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
 pub fn padding(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     exact_bottoms("Padding", bottoms, 1)?;
     top_range("Padding", lp, 1, 1)?;
-    let p = param(&lp.padding_param);
+    let p = param(lp.padding_param());
     let (beg, end) = (i64::from(p.pad_beg()), i64::from(p.pad_end()));
     if (beg > 0 && end < 0) || (beg < 0 && end > 0) {
         return Err("Padding must either be both positive or negative".into());
@@ -384,7 +384,7 @@ pub fn padding(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
 /// `source` list is not opened here.
 pub fn mat_write(lp: &LayerParameter) -> RuleResult {
     top_range("MatWrite", lp, 0, 0)?;
-    let period = lp.mat_write_param.as_ref().map_or(1, |p| p.period());
+    let period = lp.mat_write_param().map_or(1, |p| p.period());
     if period <= 0 {
         return Err("period must be positive".into());
     }

@@ -21,7 +21,7 @@ pub fn prior_box(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     let Some(feature) = bottoms.first() else {
         return Err("PriorBox needs the feature map as bottom 0".into());
     };
-    let p = param(&lp.prior_box_param);
+    let p = param(lp.prior_box_param());
     if p.min_size.is_empty() {
         return Err("must provide min_size.".into());
     }
@@ -130,7 +130,7 @@ pub fn permute(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     let bottom = bottoms[0];
     let n = bottom.len();
     let mut orders: Vec<usize> = Vec::with_capacity(n);
-    for &o in lp.permute_param.as_ref().map_or(&[][..], |p| &p.order) {
+    for &o in lp.permute_param().map_or(&[][..], |p| &p.order) {
         let o = o as usize;
         if o >= n {
             return Err(format!(
@@ -168,7 +168,7 @@ pub fn normalize(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
         return Err("Number of axes of bottom blob must be >=2.".into());
     }
     let [n, c, h, w] = legacy4(bottom)?;
-    let p = param(&lp.norm_param);
+    let p = param(lp.norm_param());
     let scale: Shape = if p.channel_shared() { vec![] } else { vec![c] };
     let norms = if p.across_spatial() {
         n as u64
@@ -233,7 +233,7 @@ fn check_heads(
 pub fn detection_output(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     bottom_range("DetectionOutput", bottoms, 3, 4)?;
     top_range("DetectionOutput", lp, 1, 1)?;
-    let p = param(&lp.detection_output_param);
+    let p = param(lp.detection_output_param());
     let Some(num_classes) = p.num_classes else {
         return Err("Must specify num_classes".into());
     };
@@ -262,7 +262,7 @@ pub fn detection_output(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
 pub fn multibox_loss(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     exact_bottoms("MultiBoxLoss", bottoms, 4)?;
     let tops = loss_tops("MultiBoxLoss", lp)?;
-    let p = param(&lp.multibox_loss_param);
+    let p = param(lp.multibox_loss_param());
     let Some(num_classes) = p.num_classes else {
         return Err("Must provide num_classes.".into());
     };
@@ -304,7 +304,7 @@ pub fn detection_evaluate(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult
         return Err("DetectionEvaluate needs the detections and the ground truth".into());
     }
     top_range("DetectionEvaluate", lp, 1, 1)?;
-    let p = param(&lp.detection_evaluate_param);
+    let p = param(lp.detection_evaluate_param());
     let Some(num_classes) = p.num_classes else {
         return Err("Must provide num_classes.".into());
     };
@@ -353,8 +353,8 @@ pub fn detection_evaluate(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult
 pub fn annotated_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> RuleResult {
     exact_bottoms("AnnotatedData", bottoms, 0)?;
     top_range("AnnotatedData", lp, 1, 2)?;
-    let batch = i64::from(lp.data_param.as_ref().map_or(0, |d| d.batch_size()));
-    let t = param(&lp.transform_param);
+    let batch = i64::from(lp.data_param().map_or(0, |d| d.batch_size()));
+    let t = param(lp.transform_param());
     let resize = t.resize_param.as_ref();
     if resize.is_some_and(|r| r.resize_mode() == ResizeMode::FitSmallSize) && batch != 1 {
         return Err("Only support batch size of 1 for FIT_SMALL_SIZE.".into());

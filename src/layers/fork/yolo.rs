@@ -13,7 +13,7 @@ use crate::proto::LayerParameter;
 pub fn upsample(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     exact_bottoms("Upsample", bottoms, 1)?;
     top_range("Upsample", lp, 1, 1)?;
-    let p = param(&lp.upsample_param);
+    let p = param(lp.upsample_param());
     let scale = i64::from(p.scale.unwrap_or(1));
     let scaled_axes = match p.dims_num() {
         4 => 2,

@@ -1,0 +1,272 @@
+//! Caffe's `LayerParameter`, read and written in the same wire format as prost's would be, but
+//! laid out for nets of a hundred thousand layers: prost gives each of its sixty-odd optional
+//! sub-messages (`convolution_param`, `pooling_param`, ...) a field, 832 bytes a layer, while a
+//! layer sets one or two of them. Here they are a short list, kept sorted by field number so
+//! that equal layers compare equal; build.rs writes the list's element type (`SubParam`) and
+//! the per-field accessors (`convolution_param()`, `convolution_param_mut()`,
+//! `set_convolution_param()`) from caffe.proto.
+
+use prost::bytes::{Buf, BufMut};
+use prost::encoding::{self, message, skip_field, DecodeContext, WireType};
+use prost::DecodeError;
+use smallvec::SmallVec;
+
+use super::*;
+
+/// A layer as caffe.proto defines it: the fields every layer may use, then the sub-messages it
+/// sets.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct LayerParameter {
+    pub name: Option<String>,
+    pub r#type: Option<String>,
+    pub bottom: Vec<String>,
+    pub top: Vec<String>,
+    /// A `Phase`; Caffe sets it on built layers, files seldom do.
+    pub phase: Option<i32>,
+    pub loss_weight: Vec<f32>,
+    pub param: Vec<ParamSpec>,
+    pub blobs: Vec<BlobProto>,
+    pub propagate_down: Vec<bool>,
+    pub include: Vec<NetStateRule>,
+    pub exclude: Vec<NetStateRule>,
+    /// The set sub-messages (read and written through the accessors).
+    pub sub: SubParams,
+}
+
+/// A layer's set sub-messages, sorted by field number; one inline, as most layers set at most
+/// one. Opaque, so that the order holds.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct SubParams(SmallVec<[SubParam; 1]>);
+
+include!(concat!(env!("OUT_DIR"), "/layer_sub.rs"));
+
+impl LayerParameter {
+    /// The name, or "" when unset (as prost's getter).
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
+
+    /// The type, or "" when unset.
+    pub fn r#type(&self) -> &str {
+        self.r#type.as_deref().unwrap_or_default()
+    }
+
+    fn sub_param(&self, tag: u32) -> Option<&SubParam> {
+        self.sub.0.iter().find(|s| s.tag() == tag)
+    }
+
+    /// The sub-message of field `tag`, set to its default first when unset; `None` when `tag`
+    /// is not a sub-message field.
+    fn sub_param_mut(&mut self, tag: u32) -> Option<&mut SubParam> {
+        let at = self.sub.0.partition_point(|s| s.tag() < tag);
+        if self.sub.0.get(at).is_none_or(|s| s.tag() != tag) {
+            self.sub.0.insert(at, SubParam::empty(tag)?);
+        }
+        Some(&mut self.sub.0[at])
+    }
+
+    fn set_sub_param(&mut self, tag: u32, value: Option<SubParam>) {
+        self.sub.0.retain(|s| s.tag() != tag);
+        if let Some(v) = value {
+            let at = self.sub.0.partition_point(|s| s.tag() < tag);
+            self.sub.0.insert(at, v);
+        }
+    }
+}
+
+// Field numbers of the fields every layer may use.
+const NAME: u32 = 1;
+const TYPE: u32 = 2;
+const BOTTOM: u32 = 3;
+const TOP: u32 = 4;
+const LOSS_WEIGHT: u32 = 5;
+const PARAM: u32 = 6;
+const BLOBS: u32 = 7;
+const INCLUDE: u32 = 8;
+const EXCLUDE: u32 = 9;
+const PHASE: u32 = 10;
+const PROPAGATE_DOWN: u32 = 11;
+
+impl prost::Message for LayerParameter {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        if let Some(v) = &self.name {
+            encoding::string::encode(NAME, v, buf);
+        }
+        if let Some(v) = &self.r#type {
+            encoding::string::encode(TYPE, v, buf);
+        }
+        encoding::string::encode_repeated(BOTTOM, &self.bottom, buf);
+        encoding::string::encode_repeated(TOP, &self.top, buf);
+        if let Some(v) = &self.phase {
+            encoding::int32::encode(PHASE, v, buf);
+        }
+        // proto2 repeated scalars are not packed unless declared so.
+        encoding::float::encode_repeated(LOSS_WEIGHT, &self.loss_weight, buf);
+        message::encode_repeated(PARAM, &self.param, buf);
+        message::encode_repeated(BLOBS, &self.blobs, buf);
+        encoding::bool::encode_repeated(PROPAGATE_DOWN, &self.propagate_down, buf);
+        message::encode_repeated(INCLUDE, &self.include, buf);
+        message::encode_repeated(EXCLUDE, &self.exclude, buf);
+        for s in &self.sub.0 {
+            s.encode(buf);
+        }
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        match tag {
+            NAME => encoding::string::merge(
+                wire_type,
+                self.name.get_or_insert_with(String::new),
+                buf,
+                ctx,
+            ),
+            TYPE => encoding::string::merge(
+                wire_type,
+                self.r#type.get_or_insert_with(String::new),
+                buf,
+                ctx,
+            ),
+            BOTTOM => encoding::string::merge_repeated(wire_type, &mut self.bottom, buf, ctx),
+            TOP => encoding::string::merge_repeated(wire_type, &mut self.top, buf, ctx),
+            PHASE => encoding::int32::merge(wire_type, self.phase.get_or_insert(0), buf, ctx),
+            LOSS_WEIGHT => {
+                encoding::float::merge_repeated(wire_type, &mut self.loss_weight, buf, ctx)
+            }
+            PARAM => message::merge_repeated(wire_type, &mut self.param, buf, ctx),
+            BLOBS => message::merge_repeated(wire_type, &mut self.blobs, buf, ctx),
+            PROPAGATE_DOWN => {
+                encoding::bool::merge_repeated(wire_type, &mut self.propagate_down, buf, ctx)
+            }
+            INCLUDE => message::merge_repeated(wire_type, &mut self.include, buf, ctx),
+            EXCLUDE => message::merge_repeated(wire_type, &mut self.exclude, buf, ctx),
+            _ => match self.sub_param_mut(tag) {
+                Some(sub) => sub.merge(wire_type, buf, ctx),
+                None => skip_field(wire_type, tag, buf, ctx),
+            },
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.name
+            .as_ref()
+            .map_or(0, |v| encoding::string::encoded_len(NAME, v))
+            + self
+                .r#type
+                .as_ref()
+                .map_or(0, |v| encoding::string::encoded_len(TYPE, v))
+            + encoding::string::encoded_len_repeated(BOTTOM, &self.bottom)
+            + encoding::string::encoded_len_repeated(TOP, &self.top)
+            + self
+                .phase
+                .as_ref()
+                .map_or(0, |v| encoding::int32::encoded_len(PHASE, v))
+            + encoding::float::encoded_len_repeated(LOSS_WEIGHT, &self.loss_weight)
+            + message::encoded_len_repeated(PARAM, &self.param)
+            + message::encoded_len_repeated(BLOBS, &self.blobs)
+            + encoding::bool::encoded_len_repeated(PROPAGATE_DOWN, &self.propagate_down)
+            + message::encoded_len_repeated(INCLUDE, &self.include)
+            + message::encoded_len_repeated(EXCLUDE, &self.exclude)
+            + self.sub.0.iter().map(SubParam::encoded_len).sum::<usize>()
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+    use crate::textformat::{self, Kind, MESSAGES, MSG_LAYERPARAMETER};
+
+    fn read(text: &str) -> (Vec<u8>, LayerParameter) {
+        let wire = textformat::parse(text.as_bytes(), MSG_LAYERPARAMETER)
+            .unwrap()
+            .wire;
+        let layer = LayerParameter::decode(wire.as_slice()).unwrap();
+        (wire, layer)
+    }
+
+    fn tags(l: &LayerParameter) -> Vec<u32> {
+        l.sub.0.iter().map(SubParam::tag).collect()
+    }
+
+    #[test]
+    fn every_sub_message_field_is_its_own_entry() {
+        // The reader's descriptor table and the generated enum both come from caffe.proto, by
+        // different code: each of LayerParameter's singular message fields must land in an
+        // entry of its own number and be written back under it. (The reader pads lengths, so
+        // the wire is compared decoded.)
+        let fields = MESSAGES[MSG_LAYERPARAMETER].fields;
+        let subs: Vec<_> = fields
+            .iter()
+            .filter(|f| f.kind == Kind::Message && !f.repeated)
+            .collect();
+        assert!(subs.len() > 60, "{}", subs.len());
+        for f in subs {
+            let (_, layer) = read(&format!("{} {{ }}", f.name));
+            assert_eq!(tags(&layer), [f.number], "{}", f.name);
+            let written = layer.encode_to_vec();
+            let (tag, _) = encoding::decode_key(&mut written.as_slice()).unwrap();
+            assert_eq!(tag, f.number, "{}", f.name);
+            assert_eq!(LayerParameter::decode(written.as_slice()).unwrap(), layer);
+        }
+    }
+
+    #[test]
+    fn blocks_merge_and_are_kept_in_field_order() {
+        // The reader refuses a message field given twice in one text, but two wires joined
+        // (as the two-part read joins them) may carry it twice.
+        let (mut wire, _) = read(
+            r#"name: "c" type: "Convolution" bottom: "a" top: "b"
+               pooling_param { pool: AVE }
+               convolution_param { num_output: 8 }
+               loss_weight: 1 loss_weight: 0.5 include { phase: TEST }"#,
+        );
+        wire.extend(read("convolution_param { kernel_size: 3 }").0);
+        let layer = LayerParameter::decode(wire.as_slice()).unwrap();
+        // convolution_param is 106, pooling_param 121: sorted, whatever the file's order.
+        assert_eq!(tags(&layer), [106, 121]);
+        // A message field given twice is merged, as protobuf does.
+        let conv = layer.convolution_param().unwrap();
+        assert_eq!(
+            (conv.num_output, &conv.kernel_size[..]),
+            (Some(8), &[3][..])
+        );
+        assert_eq!(layer.pooling_param().unwrap().pool, Some(1));
+        assert_eq!(layer.inner_product_param(), None);
+        assert_eq!((layer.name(), layer.r#type()), ("c", "Convolution"));
+        assert_eq!(
+            (layer.bottom.concat(), layer.top.concat()),
+            ("a".into(), "b".into())
+        );
+        assert_eq!(layer.loss_weight, [1.0, 0.5]);
+        assert_eq!(layer.include[0].phase, Some(1));
+        let again = LayerParameter::decode(layer.encode_to_vec().as_slice()).unwrap();
+        assert_eq!(again, layer);
+        assert_eq!(layer.encoded_len(), layer.encode_to_vec().len());
+    }
+
+    #[test]
+    fn setters_keep_the_order() {
+        let mut layer = LayerParameter::default();
+        layer.set_pooling_param(Some(PoolingParameter::default()));
+        layer.convolution_param_mut().num_output = Some(4);
+        layer.set_transform_param(Some(TransformationParameter::default()));
+        assert_eq!(tags(&layer), [100, 106, 121]);
+        assert_eq!(layer.convolution_param().unwrap().num_output, Some(4));
+        layer.set_convolution_param(None);
+        assert_eq!(tags(&layer), [100, 121]);
+        layer.set_pooling_param(None);
+        layer.set_transform_param(None);
+        assert_eq!(layer, LayerParameter::default());
+    }
+}

@@ -1,0 +1,9 @@
+//! The types generated from `proto/caffe.proto`, and our own `LayerParameter`.
+
+#![allow(clippy::all, missing_docs)]
+
+mod layer;
+
+pub use layer::{LayerParameter, SubParam, SubParams};
+
+include!(concat!(env!("OUT_DIR"), "/caffe.rs"));
