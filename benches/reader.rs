@@ -1,7 +1,7 @@
 //! The text reader: protobuf text to wire format (`textformat::parse`), and on to Caffe's
 //! `NetParameter` (`load::load_bytes`: the same plus prost's decoding and the net/solver
-//! checks). Texts over 1 MiB and nets over 4096 layers are read on two threads, so the larger
-//! nets' times depend on a second core being free. `cargo bench --bench reader [-- FILTER]`;
+//! checks). Texts over 1 MiB are read on two threads, so the larger nets' times depend on a
+//! second core being free. `cargo bench --bench reader [-- FILTER]`;
 //! scripts/bench.sh times the whole process.
 
 mod common;

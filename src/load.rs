@@ -259,21 +259,16 @@ fn decode_net(
 type Decoding = std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), prost::DecodeError>;
 
 /// A NetParameter from its wire format, with each `layer` (`count` of them) decoded into its
-/// own `Rc` rather than into `NetParameter::layer`: that vector holds the layers
-/// inline, and moving them from it into the walks' `Rc`s held a large net twice at once.
-/// Anything unexpected in the wire is left to prost, which decodes or refuses it.
+/// own `Rc` rather than into `NetParameter::layer`: moving them from that vector into the walks'
+/// `Rc`s held a large net twice at once. Anything unexpected in the wire is left to prost,
+/// which decodes or refuses it.
+///
+/// One thread: decoding half the layers on a second one saved no time measurably once layers
+/// got small (f26b1cb), and the second thread's heap left its pages to the first unevenly, so
+/// the 100k-layer net's peak was 191 or 220 MB from run to run (187 MB on one thread).
 fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
-    decode_layers(wire, count, count >= TWO_THREAD_LAYERS)
-}
-
-/// Nets with at least this many layers are decoded on two threads: with fewer, starting the
-/// thread costs about what it saves.
-const TWO_THREAD_LAYERS: usize = 4096;
-
-/// `decode_layers_apart`, on two threads or one.
-fn decode_layers(wire: &[u8], count: usize, two_threads: bool) -> Decoding {
     let mut net = NetParameter::default();
-    let mut bodies = Vec::with_capacity(count);
+    let mut layers = Vec::with_capacity(count);
     let mut rest = wire;
     while !rest.is_empty() {
         let Some(field) = next_field(rest) else {
@@ -281,33 +276,16 @@ fn decode_layers(wire: &[u8], count: usize, two_threads: bool) -> Decoding {
             break;
         };
         match field.body {
-            Some(body) if field.number == u64::from(NET_LAYER_FIELD) => bodies.push(body),
+            Some(body) if field.number == u64::from(NET_LAYER_FIELD) => {
+                let mut layer = Rc::new(LayerParameter::default());
+                Rc::get_mut(&mut layer)
+                    .expect("a new Rc is unshared")
+                    .merge(body)?;
+                layers.push(layer);
+            }
             _ => net.merge(&rest[..rest.len() - field.after.len()])?,
         }
         rest = field.after;
-    }
-    // The layers are made here (an `Rc` cannot cross threads, a `&mut` into a fresh one can),
-    // then decoded in place, the second half on a second thread if asked.
-    let mut layers: Vec<Rc<LayerParameter>> = bodies.iter().map(|_| Rc::default()).collect();
-    let mut targets: Vec<&mut LayerParameter> = layers.iter_mut().map(Rc::make_mut).collect();
-    let decode = |targets: Vec<&mut LayerParameter>, bodies: &[&[u8]]| {
-        targets
-            .into_iter()
-            .zip(bodies)
-            .try_for_each(|(layer, body)| layer.merge(*body))
-    };
-    if !two_threads {
-        decode(targets, &bodies)?;
-    } else {
-        let half = bodies.len() / 2;
-        let second = targets.split_off(half);
-        std::thread::scope(|s| {
-            let decoding = s.spawn(|| decode(second, &bodies[half..]));
-            decode(targets, &bodies[..half])?;
-            decoding
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })?;
     }
     Ok((net, layers))
 }
@@ -425,9 +403,6 @@ pub fn resolve_relative(solver_file: &str, target: &str) -> Option<PathBuf> {
 mod tests {
     use super::*;
 
-    /// Both ways of decoding a net: on one thread (small nets), on two (large ones).
-    const THREADS: [bool; 2] = [false, true];
-
     /// The wire of a net file, as the reader makes it.
     fn wire_of(name: &str) -> Vec<u8> {
         let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -436,7 +411,7 @@ mod tests {
     }
 
     #[test]
-    fn layers_decoded_apart_are_prosts_layers() {
+    fn layers_decoded_apart_are_the_whole_decodes_layers() {
         // (grammar.prototxt has a NaN, which equals nothing; a V1 file's `layers` stay in the net.)
         for name in [
             "alexnet.prototxt",
@@ -448,12 +423,10 @@ mod tests {
             let mut whole = NetParameter::decode(wire.as_slice()).unwrap();
             let want = std::mem::take(&mut whole.layer);
             assert_eq!(want.is_empty(), name.starts_with("upgrade/"), "{name}");
-            for two in THREADS {
-                let (net, layers) = decode_layers(&wire, 0, two).unwrap();
-                assert_eq!(net, whole, "{name}: the other fields");
-                let got: Vec<LayerParameter> = layers.iter().map(|l| (**l).clone()).collect();
-                assert_eq!(got, want, "{name}: the layers, in order");
-            }
+            let (net, layers) = decode_layers_apart(&wire, 0).unwrap();
+            assert_eq!(net, whole, "{name}: the other fields");
+            let got: Vec<LayerParameter> = layers.iter().map(|l| (**l).clone()).collect();
+            assert_eq!(got, want, "{name}: the layers, in order");
         }
     }
 
@@ -462,9 +435,7 @@ mod tests {
         let wire = wire_of("alexnet.prototxt");
         // Cut inside a layer's payload, and inside a key's varint.
         for cut in [&wire[..wire.len() / 2], &[0xa2][..]] {
-            for two in THREADS {
-                assert!(decode_layers(cut, 0, two).is_err(), "{cut:?}");
-            }
+            assert!(decode_layers_apart(cut, 0).is_err(), "{cut:?}");
         }
     }
 
