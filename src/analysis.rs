@@ -164,15 +164,15 @@ pub fn walk(
         }
         // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients
         // reach the location and confidence predictions, never the priors or the labels.
-        if lp.r#type() == "MultiBoxLoss" && lp.propagate_down.is_empty() && lp.bottom.len() == 4 {
-            Rc::make_mut(&mut lp).propagate_down = vec![true, true, false, false];
+        if lp.r#type() == "MultiBoxLoss" && lp.propagate_down().is_empty() && lp.bottom.len() == 4 {
+            Rc::make_mut(&mut lp).rare_mut().propagate_down = vec![true, true, false, false];
         }
         let li = layers.len();
         let name = lp.name();
         let ty = lp.r#type();
         let err = |msg: String| Error::invalid(file, Some(pos), msg);
 
-        if !lp.propagate_down.is_empty() && lp.propagate_down.len() != lp.bottom.len() {
+        if !lp.propagate_down().is_empty() && lp.propagate_down().len() != lp.bottom.len() {
             return Err(err(format!(
                 "layer '{name}': propagate_down must be given either 0 or {} times (once per bottom)",
                 lp.bottom.len()
@@ -195,7 +195,7 @@ pub fn walk(
             }
             blobs[id].consumers.push(li);
             bottom_ids.push(id);
-            let nb = match lp.propagate_down.get(j) {
+            let nb = match lp.propagate_down().get(j) {
                 Some(&p) => p,
                 None => blobs[id].need_backward,
             };
@@ -304,15 +304,15 @@ pub fn walk(
         }
 
         // Loss weights (Layer::SetLossWeights; LossLayer defaults the first to 1).
-        let loss_weights: PerBlob<f32> = if !lp.loss_weight.is_empty() {
-            if lp.loss_weight.len() != lp.top.len() {
+        let loss_weights: PerBlob<f32> = if !lp.loss_weight().is_empty() {
+            if lp.loss_weight().len() != lp.top.len() {
                 return Err(err(format!(
                     "layer '{name}': loss_weight must be unspecified or given once per top ({} tops, {} weights)",
                     lp.top.len(),
-                    lp.loss_weight.len()
+                    lp.loss_weight().len()
                 )));
             }
-            lp.loss_weight.iter().copied().collect()
+            lp.loss_weight().iter().copied().collect()
         } else {
             (0..lp.top.len())
                 .map(|j| {

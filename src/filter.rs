@@ -50,7 +50,7 @@ pub fn filter(
     let mut kept = Vec::with_capacity(layers.len());
     let mut kept_pos = Vec::with_capacity(layers.len());
     for (lp, pos) in layers.into_iter().zip(positions) {
-        if !lp.include.is_empty() && !lp.exclude.is_empty() {
+        if !lp.include().is_empty() && !lp.exclude().is_empty() {
             return Err(Error::invalid(
                 file,
                 Some(pos),
@@ -60,10 +60,10 @@ pub fn filter(
                 ),
             ));
         }
-        let included = if lp.include.is_empty() {
-            !lp.exclude.iter().any(|r| meets(state, r))
+        let included = if lp.include().is_empty() {
+            !lp.exclude().iter().any(|r| meets(state, r))
         } else {
-            lp.include.iter().any(|r| meets(state, r))
+            lp.include().iter().any(|r| meets(state, r))
         };
         if included {
             kept.push(lp);

@@ -104,7 +104,7 @@ pub fn insert_splits(
         for (j, t) in lp.top.iter().enumerate() {
             last_top.insert(t.as_str(), first_top[i] + j);
         }
-        for (j, &w) in lp.loss_weight.iter().enumerate().take(lp.top.len()) {
+        for (j, &w) in lp.loss_weight().iter().enumerate().take(lp.top.len()) {
             let t = last_top[lp.top[j].as_str()];
             loss_weight[t] = w;
             if w != 0.0 {
@@ -139,23 +139,20 @@ pub fn insert_splits(
             if n > 1 {
                 let w = loss_weight[t];
                 let blob = lp.top[j].clone();
-                let split = LayerParameter {
+                let mut split = LayerParameter {
                     name: Some(split_layer_name(lp.name(), &blob, j)),
                     r#type: Some("Split".to_string()),
                     top: (0..n)
                         .map(|k| split_blob_name(lp.name(), &blob, j, k))
                         .collect(),
                     bottom: vec![blob],
-                    // The loss reads the first Split top; the consumers start at the second.
-                    loss_weight: if w != 0.0 {
-                        (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect()
-                    } else {
-                        Vec::new()
-                    },
                     ..Default::default()
                 };
                 if w != 0.0 {
-                    Rc::make_mut(&mut lp).loss_weight.clear();
+                    // The loss reads the first Split top; the consumers start at the second.
+                    split.rare_mut().loss_weight =
+                        (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect();
+                    Rc::make_mut(&mut lp).rare_mut().loss_weight.clear();
                     next_split[t] += 1;
                 }
                 splits.push(split);

@@ -94,8 +94,8 @@ fn splits_follow_in_place_layers_and_loss_weights() {
     assert_eq!(n[4].lp.bottom, ["conv_relu_0_split_0"]);
     assert_eq!(n[5].lp.bottom, ["conv_relu_0_split_1"]);
     // The loss moves to the split's first top; the consumer reads the second.
-    assert!(n[6].lp.loss_weight.is_empty());
-    assert_eq!(n[7].lp.loss_weight, [0.5, 0.0]);
+    assert!(n[6].lp.loss_weight().is_empty());
+    assert_eq!(n[7].lp.loss_weight(), [0.5, 0.0]);
     assert_eq!(n[8].lp.bottom, ["sum_sum_0_split_1"]);
     // An inserted split carries its producer's position.
     assert_eq!(n[7].pos, n[6].pos);

@@ -276,18 +276,19 @@ fn check_file(path: &Path, cwd: &Path) -> Vec<String> {
 fn caffemodel() -> Vec<u8> {
     use caffe_mem::proto::{BlobProto, BlobShape, LayerParameter, NetParameter};
     use prost::Message as _;
+    let mut fc = LayerParameter {
+        name: Some("fc".into()),
+        r#type: Some("InnerProduct".into()),
+        ..Default::default()
+    };
+    fc.rare_mut().blobs = vec![BlobProto {
+        shape: Some(BlobShape { dim: vec![2, 3] }),
+        data: vec![0.0, 0.5, -1.0, 2.0, 0.25, 0.0],
+        ..Default::default()
+    }];
     let net = NetParameter {
         name: Some("tiny".into()),
-        layer: vec![LayerParameter {
-            name: Some("fc".into()),
-            r#type: Some("InnerProduct".into()),
-            blobs: vec![BlobProto {
-                shape: Some(BlobShape { dim: vec![2, 3] }),
-                data: vec![0.0, 0.5, -1.0, 2.0, 0.25, 0.0],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
+        layer: vec![fc],
         ..Default::default()
     };
     net.encode_to_vec()

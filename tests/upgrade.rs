@@ -310,8 +310,8 @@ fn v1_net() {
     // The old data fields moved into transform_param.
     let data = layer(&net, "mnist");
     assert_eq!(data.r#type(), "Data");
-    assert_eq!(data.include.len(), 1);
-    assert_eq!(data.include[0].phase, Some(0), "TRAIN");
+    assert_eq!(data.include().len(), 1);
+    assert_eq!(data.include()[0].phase, Some(0), "TRAIN");
     let dp = data.data_param().unwrap();
     assert_eq!(dp.batch_size, Some(64));
     assert_eq!((dp.scale, dp.mean_file.as_deref()), (None, None));
@@ -358,8 +358,8 @@ fn v1_net() {
 
     let loss = layer(&net, "loss");
     assert_eq!(loss.r#type(), "SoftmaxWithLoss");
-    assert_eq!(loss.loss_weight, [2.0]);
-    assert_eq!(loss.exclude[0].stage, ["deploy"]);
+    assert_eq!(loss.loss_weight(), [2.0]);
+    assert_eq!(loss.exclude()[0].stage, ["deploy"]);
 }
 
 #[test]
