@@ -264,8 +264,8 @@ type Decoding = std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), pro
 /// which decodes or refuses it.
 ///
 /// One thread: decoding half the layers on a second one saved no time measurably once layers
-/// got small (f26b1cb), and the second thread's heap left its pages to the first unevenly, so
-/// the 100k-layer net's peak was 191 or 220 MB from run to run (187 MB on one thread).
+/// got small (2926249), and the second thread's heap left its pages to the first unevenly, so
+/// the 100k-layer net's peak was 186.5 or 214.8 MiB from run to run (183 MiB on one thread).
 fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
     let mut net = NetParameter::default();
     let mut layers = Vec::with_capacity(count);
