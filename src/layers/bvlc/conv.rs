@@ -5,14 +5,19 @@
 use super::{blob, count_range, elems, err, filled, fit, int, u, Layer};
 use crate::layers::{canonical_axis, mul, param_or_default, Out, RuleError, RuleResult, Shape};
 use crate::proto::ConvolutionParameter;
+use smallvec::{smallvec, SmallVec};
+
+/// One value per spatial axis: inline for up to three axes, as every rule and memory replay
+/// of a convolution builds four of them.
+type Axes = SmallVec<[i64; 3]>;
 
 /// The spatial configuration shared by the three layers.
 struct Geometry {
     channel_axis: usize,
-    kernel: Vec<i64>,
-    stride: Vec<i64>,
-    pad: Vec<i64>,
-    dilation: Vec<i64>,
+    kernel: Axes,
+    stride: Axes,
+    pad: Axes,
+    dilation: Axes,
 }
 
 impl Geometry {
@@ -75,7 +80,7 @@ fn per_axis(
     hw: (Option<u32>, Option<u32>),
     default: i64,
     nsp: usize,
-) -> Result<Vec<i64>, RuleError> {
+) -> Result<Axes, RuleError> {
     if hw.0.is_some() || hw.1.is_some() {
         if nsp != 2 {
             return Err(err(format!(
@@ -133,7 +138,7 @@ fn geometry(
                 "Either kernel_size or kernel_h/w should be specified; not both",
             ));
         }
-        vec![
+        smallvec![
             int(cp.kernel_h(), "kernel_h")?,
             int(cp.kernel_w(), "kernel_w")?,
         ]
@@ -175,7 +180,7 @@ fn geometry(
         } else {
             cp.hole_w()
         };
-        vec![int(h, "hole_h")?, int(w, "hole_w")?]
+        smallvec![int(h, "hole_h")?, int(w, "hole_w")?]
     } else {
         per_axis("dilation", &cp.dilation, (None, None), 1, nsp)?
     };
