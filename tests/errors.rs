@@ -27,8 +27,6 @@
 //!   and `diff` together, a missing file, a bad flag value, `--group-by` with dot, a parse error.
 //!
 //! Sites no input reaches (defensive checks), so no row:
-//! - textformat/lexer.rs, the second "string literal is not closed" (`at > len`): a backslash at
-//!   the end of the input is caught by the loop's end-of-input arm first.
 //! - textformat/value.rs "string ends in a lone backslash": the lexer never ends a literal on an
 //!   escaped quote, so a body never ends in an odd backslash; `put_scalar`'s `unreachable!`:
 //!   `scalar` handles strings and enums itself and messages never get there.

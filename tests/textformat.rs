@@ -142,6 +142,13 @@ fn syntax_errors_have_positions_and_exit_3() {
     let e = fail(b"layer {\n  name: 'a'\n");
     assert_eq!(where_(&e), (3, 1, 3));
     assert!(e.to_string().contains("not closed"), "{e}");
+    // A string whose last byte, the file's, is an escape.
+    let e = fail(b"name: 'a\\");
+    assert_eq!(where_(&e), (1, 7, 3));
+    assert!(
+        e.to_string().contains("string literal is not closed"),
+        "{e}"
+    );
     // A scalar without ':'.
     let e = fail(b"layer { name 'a' }");
     assert_eq!(where_(&e), (1, 14, 3));
@@ -210,4 +217,51 @@ fn solvers_are_told_from_nets_and_inline_nets_read() {
     let s = f.solver.expect("read as a solver");
     assert_eq!(s.solver.r#type(), "Adam");
     assert_eq!(s.solver.base_lr(), 0.01);
+}
+
+/// Floats read exactly as Rust's own parser reads them, which the reader's fast path for plain
+/// decimals must match: signs, points, exponents, and the edges of that path (2^53 digits,
+/// 10^22) and past them.
+#[test]
+fn floats_read_as_the_standard_parser_reads_them() {
+    let mantissas = [
+        "0",
+        "1",
+        "10",
+        "0.5",
+        ".5",
+        "5.",
+        "0.1",
+        "0.30000000000000004",
+        "3.14159",
+        "0.000001",
+        "9007199254740992",
+        "9007199254740993",
+        "123456789012345678901",
+        "1.7976931348623157",
+        "2.2250738585072014",
+        "0.0000000000000000000000000000000000001",
+    ];
+    let exponents = [
+        "", "e0", "e05", "e-5", "E+3", "e22", "e-22", "e23", "e-23", "e308", "e-400",
+    ];
+    let mut literals = Vec::new();
+    for sign in ["", "-", "+"] {
+        for m in mantissas {
+            for e in exponents {
+                literals.push(format!("{sign}{m}{e}"));
+            }
+        }
+    }
+    let values: String = literals
+        .iter()
+        .map(|l| format!("double_data: {l} "))
+        .collect();
+    let (f, _) = read(&format!("layer {{ name: 'a' blobs {{ {values}}} }}"));
+    let read = &f.layers[0].rare.as_ref().unwrap().blobs[0].double_data;
+    assert_eq!(read.len(), literals.len());
+    for (literal, got) in literals.iter().zip(read) {
+        let want: f64 = literal.parse().unwrap();
+        assert_eq!(got.to_bits(), want.to_bits(), "{literal}");
+    }
 }

@@ -8,8 +8,10 @@ pub enum Tok<'a> {
     Ident(&'a [u8]),
     /// A numeric literal, sign included, exactly as written.
     Number(&'a [u8]),
-    /// A quoted string, quotes and escapes still in place.
-    Str(&'a [u8]),
+    /// A quoted string, quotes and escapes still in place, and whether it is plain: without
+    /// escapes and bytes over 0x7f, so that the bytes between its quotes are the string, and
+    /// valid UTF-8.
+    Str(&'a [u8], bool),
     Punct(u8),
     Eof,
 }
@@ -17,7 +19,7 @@ pub enum Tok<'a> {
 impl Tok<'_> {
     pub fn describe(&self) -> String {
         match self {
-            Tok::Ident(s) | Tok::Number(s) | Tok::Str(s) => {
+            Tok::Ident(s) | Tok::Number(s) | Tok::Str(s, _) => {
                 let text = String::from_utf8_lossy(s);
                 if text.chars().count() > 40 {
                     let short: String = text.chars().take(40).collect();
@@ -44,6 +46,19 @@ static WORD: [bool; 256] = {
     table
 };
 
+/// The bytes that stop the scan of a string's body: its end (either quote, or a line break, as
+/// no token runs on past a line), an escape, and the bytes that make it not plain.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = matches!(b, b'"' | b'\'' | b'\\' | b'\n') || b >= 0x80;
+        i += 1;
+    }
+    table
+};
+
 /// Whether `c` may begin a name (a field name, an enum value).
 pub fn is_ident_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_'
@@ -62,8 +77,30 @@ pub struct Lexer<'a> {
     at: usize,
     line: u32,
     line_start: usize,
-    /// The token after the current position, read ahead once.
-    peeked: Option<(Tok<'a>, Pos)>,
+    /// Whether the last token scanned is still to be taken (`peek` read ahead).
+    ahead: bool,
+    // The last token scanned, as plain fields rather than a `(Tok, Pos)`: `scan` is not
+    // inlined, and such a pair, written by it through memory in narrow parts and read back by
+    // the caller in wide ones, stalled store forwarding at every token (the reader ran at half
+    // its speed). Field by field, every load matches its store, and `next` and `peek`, inlined,
+    // build the `Tok` in registers.
+    kind: TokKind,
+    /// The punctuation character, for `TokKind::Punct`.
+    punct: u8,
+    /// The token's text, for names, numbers and strings.
+    text: &'a [u8],
+    /// Whether a string is plain (`Tok::Str`).
+    plain: bool,
+    pos: Pos,
+}
+
+#[derive(Clone, Copy)]
+enum TokKind {
+    Ident,
+    Number,
+    Str,
+    Punct,
+    Eof,
 }
 
 impl<'a> Lexer<'a> {
@@ -79,7 +116,12 @@ impl<'a> Lexer<'a> {
             at,
             line: 1,
             line_start: at,
-            peeked: None,
+            ahead: false,
+            kind: TokKind::Eof,
+            punct: 0,
+            text: &[],
+            plain: false,
+            pos: Pos::default(),
         }
     }
 
@@ -96,109 +138,173 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    #[inline]
     pub fn peek(&mut self) -> Result<(Tok<'a>, Pos), TextError> {
-        if let Some(t) = self.peeked {
-            return Ok(t);
+        if !self.ahead {
+            self.scan()?;
+            self.ahead = true;
         }
-        let t = self.scan()?;
-        self.peeked = Some(t);
-        Ok(t)
+        Ok(self.token())
     }
 
+    #[inline]
     pub fn next(&mut self) -> Result<(Tok<'a>, Pos), TextError> {
-        match self.peeked.take() {
-            Some(t) => Ok(t),
-            None => self.scan(),
+        if !self.ahead {
+            self.scan()?;
         }
+        self.ahead = false;
+        Ok(self.token())
+    }
+
+    /// Takes the next token if it is the punctuation `c`, found without a scan: punctuation is
+    /// one byte. Unlike a `peek`, a mismatch reports nothing and leaves the token unread; the
+    /// caller must read it next, so that an error in it still comes first.
+    #[inline]
+    pub fn eat_punct(&mut self, c: u8) -> bool {
+        if self.ahead {
+            let found = matches!(self.kind, TokKind::Punct) && self.punct == c;
+            self.ahead = !found;
+            return found;
+        }
+        self.skip_space_and_comments();
+        let found = self.src.get(self.at) == Some(&c);
+        self.at += usize::from(found);
+        found
+    }
+
+    #[inline]
+    fn token(&self) -> (Tok<'a>, Pos) {
+        let tok = match self.kind {
+            TokKind::Ident => Tok::Ident(self.text),
+            TokKind::Number => Tok::Number(self.text),
+            TokKind::Str => Tok::Str(self.text, self.plain),
+            TokKind::Punct => Tok::Punct(self.punct),
+            TokKind::Eof => Tok::Eof,
+        };
+        (tok, self.pos)
     }
 
     fn skip_space_and_comments(&mut self) {
-        while self.at < self.src.len() {
-            match self.src[self.at] {
+        // In locals, written back once: through `self`, each step stored its position.
+        let src = self.src;
+        let mut at = self.at;
+        while let Some(&c) = src.get(at) {
+            match c {
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => at += 1,
                 b'\n' => {
-                    self.at += 1;
+                    at += 1;
                     self.line = self.line.saturating_add(1);
-                    self.line_start = self.at;
+                    self.line_start = at;
                 }
-                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.at += 1,
                 b'#' => {
-                    let rest = &self.src[self.at..];
-                    self.at += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                    let rest = &src[at..];
+                    at += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
                 }
                 _ => break,
             }
         }
+        self.at = at;
     }
 
-    fn scan(&mut self) -> Result<(Tok<'a>, Pos), TextError> {
+    /// Reads the next token into `kind`, `punct`, `text` and `pos`. The errors are built out of
+    /// line (`unexpected`, `not_closed`): what is left keeps its state in registers.
+    fn scan(&mut self) -> Result<(), TextError> {
         self.skip_space_and_comments();
         let pos = self.pos();
+        self.pos = pos;
+        let src = self.src;
         let start = self.at;
-        let Some(&c) = self.src.get(self.at) else {
-            return Ok((Tok::Eof, pos));
+        let Some(&c) = src.get(start) else {
+            self.kind = TokKind::Eof;
+            return Ok(());
         };
-        let tok = match c {
+        let (kind, end) = match c {
+            // Names first: the most frequent token.
+            c if is_ident_start(c) => (TokKind::Ident, start + word_len(&src[start..])),
             b'{' | b'}' | b'[' | b']' | b':' | b',' | b';' | b'<' | b'>' => {
-                self.at += 1;
-                Tok::Punct(c)
+                self.punct = c;
+                (TokKind::Punct, start + 1)
             }
             b'"' | b'\'' => {
-                self.at += 1;
-                loop {
-                    match self.src.get(self.at) {
-                        None | Some(b'\n') => {
-                            return Err(TextError::new(pos, "string literal is not closed"));
-                        }
-                        // An escape takes the next byte, except a line break: no token runs
-                        // on past a line (as in protobuf), which keeps line numbers right and
-                        // lets the reader cut the text at a line (`parse_split`).
-                        Some(b'\\') if self.src.get(self.at + 1) != Some(&b'\n') => self.at += 2,
-                        Some(&q) if q == c => {
-                            self.at += 1;
-                            break;
-                        }
-                        Some(_) => self.at += 1,
-                    }
-                }
-                if self.at > self.src.len() {
-                    return Err(TextError::new(pos, "string literal is not closed"));
-                }
-                Tok::Str(&self.src[start..self.at])
+                let (end, plain) = string_end(src, start).ok_or_else(|| not_closed(pos))?;
+                self.plain = plain;
+                (TokKind::Str, end)
             }
-            b'-' | b'+' | b'.' | b'0'..=b'9' => {
-                self.at += 1;
-                self.take_word();
-                // An exponent sign belongs to the number: 1e-5, 2.5E+3.
-                while self.at < self.src.len()
-                    && matches!(self.src[self.at], b'-' | b'+')
-                    && matches!(self.src[self.at - 1], b'e' | b'E')
-                    && !self.src[start..self.at].starts_with(b"0x")
-                {
-                    self.at += 1;
-                    self.take_word();
-                }
-                Tok::Number(&self.src[start..self.at])
-            }
-            c if is_ident_start(c) => {
-                self.take_word();
-                Tok::Ident(&self.src[start..self.at])
-            }
-            _ => {
-                // Only the character here is decoded, not the rest of the input.
-                let shown = self.src[start..]
-                    .utf8_chunks()
-                    .next()
-                    .and_then(|chunk| chunk.valid().chars().next())
-                    .filter(|ch| !ch.is_control())
-                    .map(|ch| format!("'{ch}'"))
-                    .unwrap_or_else(|| format!("byte 0x{c:02x}"));
-                return Err(TextError::new(pos, format!("unexpected character {shown}")));
-            }
+            b'-' | b'+' | b'.' | b'0'..=b'9' => (TokKind::Number, number_end(src, start)),
+            _ => return Err(unexpected(&src[start..], pos)),
         };
-        Ok((tok, pos))
+        self.kind = kind;
+        self.at = end;
+        self.text = &src[start..end];
+        Ok(())
     }
+}
 
-    fn take_word(&mut self) {
-        self.at += word_len(&self.src[self.at..]);
+/// The end of the string literal opening at `start`, and whether it is plain (`Tok::Str`);
+/// `None` if it is not closed on its line.
+fn string_end(src: &[u8], start: usize) -> Option<(usize, bool)> {
+    let quote = src[start];
+    let mut at = start + 1;
+    let mut plain = true;
+    loop {
+        let rest = &src[at..];
+        at += rest
+            .iter()
+            .position(|&b| STRING_STOP[usize::from(b)])
+            .unwrap_or(rest.len());
+        match *src.get(at)? {
+            b'\n' => return None,
+            // An escape takes the next byte, except a line break: no token runs on past a line
+            // (as in protobuf), which keeps line numbers right and lets the reader cut the text
+            // at a line (`parse_split`).
+            b'\\' => {
+                plain = false;
+                if *src.get(at + 1)? == b'\n' {
+                    return None;
+                }
+                at += 2;
+            }
+            q if q == quote => return Some((at + 1, plain)),
+            // The other quote, or a byte over 0x7f.
+            b => {
+                plain &= b < 0x80;
+                at += 1;
+            }
+        }
     }
+}
+
+/// The end of the number starting at `start` (a sign, a digit or a point).
+fn number_end(src: &[u8], start: usize) -> usize {
+    let mut at = start + 1;
+    at += word_len(&src[at..]);
+    // An exponent sign belongs to the number: 1e-5, 2.5E+3.
+    while at < src.len()
+        && matches!(src[at], b'-' | b'+')
+        && matches!(src[at - 1], b'e' | b'E')
+        && !src[start..at].starts_with(b"0x")
+    {
+        at += 1;
+        at += word_len(&src[at..]);
+    }
+    at
+}
+
+#[cold]
+fn not_closed(pos: Pos) -> TextError {
+    TextError::new(pos, "string literal is not closed")
+}
+
+/// The error for a byte that starts no token, at the start of `rest`.
+#[cold]
+fn unexpected(rest: &[u8], pos: Pos) -> TextError {
+    // Only the character here is decoded, not the rest of the input.
+    let shown = rest
+        .utf8_chunks()
+        .next()
+        .and_then(|chunk| chunk.valid().chars().next())
+        .filter(|ch| !ch.is_control())
+        .map(|ch| format!("'{ch}'"))
+        .unwrap_or_else(|| format!("byte 0x{:02x}", rest[0]));
+    TextError::new(pos, format!("unexpected character {shown}"))
 }

@@ -59,11 +59,31 @@ impl MessageDesc {
         let mut at = hash::name_hash(name) as usize & mask;
         loop {
             let f = self.fields.get(usize::from(self.slots[at]))?;
-            if f.name.as_bytes() == name {
+            if same_name(f.name.as_bytes(), name) {
                 return Some(f);
             }
             at = (at + 1) & mask;
         }
+    }
+}
+
+/// `a == b` for field names, a word at a time and inline: the slice comparison was a call to
+/// `memcmp` per field of the text, 7% of the reader's time.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n >= 8 {
+        hash::word8(&a[..8]) == hash::word8(&b[..8])
+            && hash::word8(&a[n - 8..]) == hash::word8(&b[n - 8..])
+            && (n <= 16 || a[8..n - 8] == b[8..n - 8])
+    } else if n >= 4 {
+        hash::word4(&a[..4]) == hash::word4(&b[..4])
+            && hash::word4(&a[n - 4..]) == hash::word4(&b[n - 4..])
+    } else {
+        // The first, middle and last bytes are every byte of a name this short.
+        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
     }
 }
 
@@ -344,16 +364,8 @@ impl<'a> Parser<'a> {
         if depth == 1 && f.kind != Kind::Message {
             self.nested_field(f, pos);
         }
+        let has_colon = self.lex.eat_punct(b':');
         let (next, npos) = self.lex.peek()?;
-        let has_colon = next == Tok::Punct(b':');
-        if has_colon {
-            self.lex.next()?;
-        }
-        let (next, npos) = if has_colon {
-            self.lex.peek()?
-        } else {
-            (next, npos)
-        };
         if f.kind == Kind::Message {
             match next {
                 Tok::Punct(b'{' | b'<') => {
@@ -492,7 +504,7 @@ impl<'a> Parser<'a> {
     fn scalar(&mut self, f: &FieldDesc) -> Result<(), TextError> {
         let (tok, pos) = self.lex.next()?;
         if f.kind == Kind::String || f.kind == Kind::Bytes {
-            let Tok::Str(first) = tok else {
+            let Tok::Str(first, plain) = tok else {
                 return Err(TextError::new(
                     pos,
                     format!(
@@ -503,10 +515,10 @@ impl<'a> Parser<'a> {
                 ));
             };
             let body = &first[1..first.len() - 1];
-            let adjacent = matches!(self.lex.peek()?, (Tok::Str(_), _));
-            if !adjacent && !body.contains(&b'\\') && body.len() <= MAX_STRING {
+            let adjacent = matches!(self.lex.peek()?, (Tok::Str(..), _));
+            if !adjacent && body.len() <= MAX_STRING && (plain || !body.contains(&b'\\')) {
                 // The common case, a name or a path: its bytes as written, with no copy.
-                if f.kind == Kind::String && std::str::from_utf8(body).is_err() {
+                if f.kind == Kind::String && !plain && std::str::from_utf8(body).is_err() {
                     return Err(TextError::new(pos, "string is not valid UTF-8"));
                 }
                 value::put_key(&mut self.out, f.number, 2);
@@ -517,7 +529,7 @@ impl<'a> Parser<'a> {
             let mut buf = Vec::new();
             value::unescape(first, pos, &mut buf)?;
             // Adjacent string literals are one string.
-            while let (Tok::Str(more), mpos) = self.lex.peek()? {
+            while let (Tok::Str(more, _), mpos) = self.lex.peek()? {
                 self.lex.next()?;
                 value::unescape(more, mpos, &mut buf)?;
             }
@@ -650,8 +662,8 @@ impl<'a> Parser<'a> {
 
     fn skip_scalar(&mut self) -> Result<(), TextError> {
         match self.lex.next()? {
-            (Tok::Str(_), _) => {
-                while let (Tok::Str(_), _) = self.lex.peek()? {
+            (Tok::Str(..), _) => {
+                while let (Tok::Str(..), _) = self.lex.peek()? {
                     self.lex.next()?;
                 }
                 Ok(())

@@ -73,7 +73,80 @@ pub fn parse_int(text: &[u8], pos: Pos, allow_negative: bool) -> Result<i128, Te
     Ok(if neg { -v } else { v })
 }
 
+/// Powers of ten that an f64 holds exactly: 10^22 is the last.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The value of a plain decimal (`1`, `0.01`, `1e-5`, `2.5E+3`; no sign), when one rounding
+/// gives it: digits up to 2^53 and a power of ten up to 10^22 are both exact in an f64, so
+/// their product or quotient is the correctly rounded value, the one `str::parse` returns.
+/// `None` for anything else, which `parse_float` then reads the general way. Caffe's values
+/// (learning-rate multipliers, epsilons, filler widths) are nearly all of this kind, and this
+/// spares them the UTF-8 check, the lower-cased copy and the general parser.
+fn plain_decimal(text: &[u8]) -> Option<f64> {
+    // Longer literals take the general way; this bounds `scale` too.
+    if text.len() > 32 {
+        return None;
+    }
+    let mut digits: u64 = 0;
+    let mut any_digit = false;
+    let mut scale: i32 = 0;
+    let mut seen_point = false;
+    let mut i = 0;
+    while let Some(&c) = text.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                digits = digits.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+                any_digit = true;
+                scale -= i32::from(seen_point);
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if !any_digit || digits > 1 << 53 {
+        return None;
+    }
+    if i < text.len() {
+        // Only an exponent may follow: 'e', a sign, one to three digits.
+        let (&e, rest) = text[i..].split_first()?;
+        if e != b'e' && e != b'E' {
+            return None;
+        }
+        let (negative, exp) = match rest.split_first() {
+            Some((b'-', exp)) => (true, exp),
+            Some((b'+', exp)) => (false, exp),
+            _ => (false, rest),
+        };
+        if exp.is_empty() || exp.len() > 3 {
+            return None;
+        }
+        let mut n: i32 = 0;
+        for &c in exp {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i32::from(c - b'0');
+        }
+        scale += if negative { -n } else { n };
+    }
+    let pow = *EXACT_POW10.get(scale.unsigned_abs() as usize)?;
+    let v = digits as f64;
+    Some(if scale < 0 { v / pow } else { v * pow })
+}
+
 fn parse_float(text: &[u8], pos: Pos) -> Result<f64, TextError> {
+    let (neg, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    if let Some(v) = plain_decimal(body) {
+        return Ok(if neg { -v } else { v });
+    }
     let s = std::str::from_utf8(text).unwrap_or("");
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
