@@ -1,6 +1,7 @@
 //! caffe-mem: what a Caffe net costs (shapes, parameters, compute and memory), read from its
 //! prototxt before any GPU is touched.
 //!
+//! `proto` holds caffe.proto's messages (prost's types, and our own compact `LayerParameter`).
 //! The stages, each a module: `textformat` reads protobuf text against the schema compiled from
 //! `proto/caffe.proto`; `load` turns a file (net or solver) into Caffe's `NetParameter`;
 //! `upgrade` brings V0/V1 files to today's format; `filter` applies phase/stage/level rules;
@@ -17,10 +18,9 @@ pub mod layers;
 pub mod load;
 pub mod memory;
 pub mod pipeline;
+pub mod proto;
 pub mod report;
 pub mod textformat;
 pub mod upgrade;
-
-pub mod proto;
 
 pub use error::{Error, Result};
