@@ -84,7 +84,8 @@ fn walker(c: &mut Criterion) {
                 || pipeline::analyze_bytes(&opts, file.clone(), &net.text).expect("analyzes"),
                 |a| {
                     let report = pipeline::report(a);
-                    serde_json::to_writer(std::io::sink(), &report).expect("serializes");
+                    caffe_mem::json::write_compact(&mut std::io::sink(), &report)
+                        .expect("serializes");
                     report
                 },
                 BatchSize::PerIteration,

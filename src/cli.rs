@@ -265,18 +265,18 @@ enum Output {
 
 /// The JSON report, streamed to stdout through a buffer: on a 100k-layer net it is some 90 MB,
 /// never held as one string. Compact in a pipe or a file, where tools read it (`jq .` indents
-/// it); indented on a terminal, where people do. A closed pipe is the reader's choice.
+/// it), and then on two threads when large (`json`); indented on a terminal, where people do.
+/// A closed pipe is the reader's choice.
 fn print_json(report: &Report) -> std::io::Result<()> {
     let stdout = std::io::stdout();
     let pretty = stdout.is_terminal();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let json = if pretty {
-        serde_json::to_writer_pretty(&mut out, report)
+        serde_json::to_writer_pretty(&mut out, report).map_err(std::io::Error::from)
     } else {
-        serde_json::to_writer(&mut out, report)
+        crate::json::write_compact(&mut out, report)
     };
     let written = json
-        .map_err(std::io::Error::from)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush());
     match written {

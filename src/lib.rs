@@ -6,7 +6,8 @@
 //! `proto/caffe.proto`; `load` turns a file (net or solver) into Caffe's `NetParameter`;
 //! `upgrade` brings V0/V1 files to today's format; `filter` applies phase/stage/level rules;
 //! `graph` inserts Caffe's Split layers; `analysis` walks the net as `Net::Init` does, with one
-//! shape rule per layer type from `layers`; `report` is the JSON schema; `pipeline` runs them.
+//! shape rule per layer type from `layers`; `report` is the JSON schema, which `json` writes
+//! compactly; `pipeline` runs them.
 
 pub mod analysis;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod filter;
 pub mod format;
 pub mod graph;
+pub mod json;
 pub mod layers;
 pub mod load;
 pub mod memory;
