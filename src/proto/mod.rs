@@ -4,6 +4,6 @@
 
 mod layer;
 
-pub use layer::{LayerParameter, SubParam, SubParams};
+pub use layer::{LayerParameter, Rare, SubParam, SubParams};
 
 include!(concat!(env!("OUT_DIR"), "/caffe.rs"));
