@@ -147,24 +147,6 @@ pub fn describe(
         .into_iter()
         .enumerate()
         .map(|(li, l)| {
-            let params: Vec<Param> = l
-                .params
-                .iter()
-                .enumerate()
-                .map(|(k, p)| {
-                    if let Some((ol, _)) = p.owner {
-                        owners.push((li, k, ol));
-                    }
-                    Param {
-                        shape: p.shape.clone(),
-                        count: p.count,
-                        lr_mult: p.lr_mult,
-                        decay_mult: p.decay_mult,
-                        learns: p.learns,
-                        shared_from: None,
-                    }
-                })
-                .collect();
             let param_count: u64 = l.owned_params().map(|p| p.count).sum();
             let learnable: u64 = l.owned_params().filter(|p| p.learns).map(|p| p.count).sum();
             // A Split's tops share their bottom's data (split_layer.cpp: ShareData), like in-place
@@ -179,13 +161,32 @@ pub fn describe(
                     .map(|(&id, _)| walked_blobs[id].count.saturating_mul(activation_elem_bytes))
                     .sum()
             };
+            let in_place = l.in_place();
+            // The shapes move into the report; the walk is done with them.
+            let params: Vec<Param> = l
+                .params
+                .into_iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    if let Some((ol, _)) = p.owner {
+                        owners.push((li, k, ol));
+                    }
+                    Param {
+                        shape: p.shape,
+                        count: p.count,
+                        lr_mult: p.lr_mult,
+                        decay_mult: p.decay_mult,
+                        learns: p.learns,
+                        shared_from: None,
+                    }
+                })
+                .collect();
             totals.params += param_count;
             totals.learnable_params += learnable;
             totals.macs = totals.macs.saturating_add(l.macs);
             totals.flops = totals.flops.saturating_add(l.flops);
             totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
             totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
-            let in_place = l.in_place();
             // The names as the layer was built (a Split's rewired bottoms, a loss's automatic
             // top), moved out of the layer when nothing else holds it any more.
             let (name, ty, bottoms, tops) = match Rc::try_unwrap(l.lp) {
