@@ -1,9 +1,12 @@
 //! The types generated from `proto/caffe.proto`, and our own `LayerParameter`.
 
-#![allow(clippy::all, missing_docs)]
-
 mod layer;
 
+pub use generated::*;
 pub use layer::{LayerParameter, Rare, SubParam, SubParams};
 
-include!(concat!(env!("OUT_DIR"), "/caffe.rs"));
+/// prost's code, as generated: not ours to lint.
+mod generated {
+    #![allow(clippy::all, missing_docs)]
+    include!(concat!(env!("OUT_DIR"), "/caffe.rs"));
+}
