@@ -34,7 +34,7 @@ pub struct NetFile {
     pub file: String,
     /// The net's fields; its `layer` list is in `layers` when the net was read from a file.
     pub net: NetParameter,
-    /// The `layer` entries of a net file, each decoded straight into the `Rc` that the walks
+    /// The `layer` entries of a net file, each decoded apart into the `Rc` that the walks
     /// share (see `decode_layers_apart`). Empty for a solver's inline net, whose layers are in
     /// `net`.
     pub layers: Vec<Rc<LayerParameter>>,
@@ -276,12 +276,8 @@ fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
             break;
         };
         match field.body {
-            Some(body) if field.number == u64::from(NET_LAYER_FIELD) => {
-                let mut layer = Rc::new(LayerParameter::default());
-                Rc::get_mut(&mut layer)
-                    .expect("a new Rc is unshared")
-                    .merge(body)?;
-                layers.push(layer);
+            Some(body) if field.number == NET_LAYER_FIELD => {
+                layers.push(Rc::new(LayerParameter::decode(body)?));
             }
             _ => net.merge(&rest[..rest.len() - field.after.len()])?,
         }
@@ -293,45 +289,37 @@ fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
 /// One field of a message's wire format.
 #[derive(Debug, PartialEq)]
 struct Field<'a> {
-    number: u64,
+    number: u32,
     /// The payload of a length-delimited field.
     body: Option<&'a [u8]>,
     /// The bytes after the field.
     after: &'a [u8],
 }
 
-/// The first field of `wire`; `None` when it is not one of the four plain wire types or is cut
-/// off.
+/// The first field of `wire`, read with prost's own key and varint decoders; `None` when it is
+/// not one of the four plain wire types or is cut off.
 fn next_field(wire: &[u8]) -> Option<Field<'_>> {
-    let (key, rest) = varint(wire)?;
-    let (body, after) = match key & 7 {
-        0 => (None, varint(rest)?.1),
-        1 => (None, rest.get(8..)?),
-        5 => (None, rest.get(4..)?),
-        2 => {
-            let (len, rest) = varint(rest)?;
-            let len = usize::try_from(len).ok()?;
+    use prost::encoding::{decode_key, decode_varint, WireType};
+    let mut rest = wire;
+    let (number, wire_type) = decode_key(&mut rest).ok()?;
+    let (body, after) = match wire_type {
+        WireType::Varint => {
+            decode_varint(&mut rest).ok()?;
+            (None, rest)
+        }
+        WireType::SixtyFourBit => (None, rest.get(8..)?),
+        WireType::ThirtyTwoBit => (None, rest.get(4..)?),
+        WireType::LengthDelimited => {
+            let len = usize::try_from(decode_varint(&mut rest).ok()?).ok()?;
             (Some(rest.get(..len)?), rest.get(len..)?)
         }
-        _ => return None,
+        WireType::StartGroup | WireType::EndGroup => return None,
     };
     Some(Field {
-        number: key >> 3,
+        number,
         body,
         after,
     })
-}
-
-/// A base-128 varint and the bytes after it.
-fn varint(wire: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value = 0u64;
-    for (i, &b) in wire.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b < 0x80 {
-            return Some((value, &wire[i + 1..]));
-        }
-    }
-    None
 }
 
 /// The training net of a solver: inline (`train_net_param`, `net_param`) or a file (`train_net`,
@@ -440,10 +428,18 @@ mod tests {
     }
 
     #[test]
-    fn varints_read_as_protobuf_writes_them() {
-        assert_eq!(varint(&[0x96, 0x01, 7]), Some((150, &[7u8][..])));
-        assert_eq!(varint(&[0x00]), Some((0, &[][..])));
-        assert_eq!(varint(&[0x80]), None, "cut off");
+    fn fields_are_read_as_protobuf_writes_them() {
+        // Field 1, a varint: key 0x08, 150 = 0x96 0x01.
+        assert_eq!(
+            next_field(&[0x08, 0x96, 0x01, 7]),
+            Some(Field {
+                number: 1,
+                body: None,
+                after: &[7]
+            })
+        );
+        assert_eq!(next_field(&[0x08, 0x80]), None, "value cut off");
+        assert_eq!(next_field(&[0x80]), None, "key cut off");
         // Field 100 (`layer`), length-delimited: key 802 = 0xa2 0x06.
         assert_eq!(
             next_field(&[0xa2, 0x06, 2, 8, 1, 9]),
@@ -453,5 +449,6 @@ mod tests {
                 after: &[9]
             })
         );
+        assert_eq!(next_field(&[0xa2, 0x06, 5, 8]), None, "body cut off");
     }
 }
