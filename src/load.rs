@@ -132,8 +132,92 @@ const SOLVER_NET_FIELDS: [&str; 4] = ["net", "train_net", "net_param", "train_ne
 
 /// Reads a net or a solver file; a solver is followed to its training net.
 pub fn load(path: &str, opts: ReadOptions, warnings: &mut Vec<Warning>) -> Result<NetFile> {
+    if path != "-" {
+        if let Some(net) = load_in_pieces(path, PIECES_MIN, PIECE, opts, warnings)? {
+            return Ok(net);
+        }
+    }
     let (file, bytes) = read_source(path)?;
     load_bytes(file, &bytes, opts, warnings)
+}
+
+/// Net files at least this long are read in pieces (`load_in_pieces`).
+const PIECES_MIN: u64 = 1 << 20;
+
+/// The text read per piece: small enough that a piece's text and wire stay in the cache
+/// between reading and decoding.
+const PIECE: usize = 1 << 18;
+
+/// A net file of at least `min` bytes, read and decoded a piece (of `block` bytes of text) at a
+/// time (`textformat::parse_pieces`), so that neither its whole text nor its whole wire form is
+/// held. `None` when the file is to be read whole: it is shorter, binary, a solver or a label
+/// map, or it did not read in pieces (an error, which the whole read then places exactly, or a
+/// file written without indentation).
+fn load_in_pieces(
+    path: &str,
+    min: u64,
+    block: usize,
+    opts: ReadOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<NetFile>> {
+    // Any trouble with the file itself is left to the whole read to report.
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Ok(None);
+    };
+    let size = f.metadata().map_or(0, |m| m.len());
+    let mut head = Vec::with_capacity(HEAD);
+    if size < min || (&mut f).take(HEAD as u64).read_to_end(&mut head).is_err() {
+        return Ok(None);
+    }
+    if looks_binary(&head) {
+        return Ok(None);
+    }
+    let mut net = NetParameter::default();
+    // A layer takes a hundred bytes of text or more. (Room that is not there is not needed: a
+    // file that large fails to read, and is then read whole for its error.)
+    let mut layers = Vec::new();
+    let _ = layers.try_reserve_exact(usize::try_from(size / 128).unwrap_or(0));
+    let (mut root_fields, mut unknown, mut root_names) = (Vec::new(), Vec::new(), Vec::new());
+    let text = std::io::Cursor::new(head).chain(f);
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<textformat::Parsed>(2);
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (read, decoded) = std::thread::scope(|s| {
+        // The text is read on a thread of its own, a piece or two ahead of the decoding; the
+        // wire buffers go back to it to be written again.
+        let reader = s.spawn(move || {
+            textformat::parse_pieces(text, MSG_NETPARAMETER, block, |piece| {
+                let spare = spare_rx.try_recv();
+                let spare = spare.unwrap_or_else(|_| Vec::with_capacity(piece.wire.capacity()));
+                let full = std::mem::replace(piece, textformat::Parsed::with_wire(spare));
+                full_tx.send(full).is_ok()
+            })
+        });
+        let mut decoded = true;
+        for mut piece in full_rx {
+            root_fields.append(&mut piece.root_fields);
+            unknown.append(&mut piece.unknown);
+            root_names.append(&mut piece.unknown_root_names);
+            if decode_into(&piece.wire, &mut net, &mut layers).is_err() {
+                // Leaving the loop drops the channel, which stops the reader.
+                decoded = false;
+                break;
+            }
+            // The reader may have finished: the buffer is then not needed.
+            let _ = spare_tx.send(piece.wire);
+        }
+        (reader.join(), decoded)
+    });
+    if !decoded || !matches!(read, Ok(Ok(true))) || root_kind(&root_names) != RootKind::Net {
+        return Ok(None);
+    }
+    report_unknown(path, &unknown, opts, warnings)?;
+    Ok(Some(NetFile {
+        file: path.to_string(),
+        net,
+        layers,
+        root_fields,
+        solver: None,
+    }))
 }
 
 /// Like `load`, for text already in memory; `file` names it in messages and locates the nets
@@ -145,35 +229,50 @@ pub fn load_bytes(
     warnings: &mut Vec<Warning>,
 ) -> Result<NetFile> {
     let parsed = parse_text(&file, bytes, MSG_NETPARAMETER)?;
-    if !parsed.unknown_root_names.is_empty()
-        && parsed.unknown_root_names.iter().all(|n| n == "item")
-    {
-        // SSD's label maps are prototxts too, and users pass them by mistake.
-        parse_text(&file, bytes, MSG_LABELMAP)?;
-        return Err(Error::usage(format!(
-            "{file} is a label map (caffe.LabelMap, SSD's class names), not a net"
-        ))
-        .with_hint("give the net's deploy.prototxt, train_val.prototxt or solver.prototxt"));
-    }
-    let is_solver = parsed
-        .unknown_root_names
-        .iter()
-        .any(|n| SOLVER_NET_FIELDS.contains(&n.as_str()));
-    if !is_solver {
-        let net = decode_net(&file, parsed, opts, warnings)?;
-        return Ok(net);
+    match root_kind(&parsed.unknown_root_names) {
+        RootKind::Net => return decode_net(&file, parsed, opts, warnings),
+        RootKind::LabelMap => {
+            parse_text(&file, bytes, MSG_LABELMAP)?;
+            return Err(Error::usage(format!(
+                "{file} is a label map (caffe.LabelMap, SSD's class names), not a net"
+            ))
+            .with_hint("give the net's deploy.prototxt, train_val.prototxt or solver.prototxt"));
+        }
+        RootKind::Solver => {}
     }
     // Read as a net, a solver is of no use: free that wire copy before reading it again.
     drop(parsed);
     // The positions of an inline net's fields are kept, so that its layers are located in the
     // solver file as a net file's are (without them every error in it pointed at 0:0).
     let parsed = parse_text_nested(&file, bytes, MSG_SOLVERPARAMETER, Some(MSG_NETPARAMETER))?;
-    report_unknown(&file, &parsed, opts, warnings)?;
+    report_unknown(&file, &parsed.unknown, opts, warnings)?;
     let solver =
         SolverParameter::decode(parsed.wire.as_slice()).map_err(|e| decode_error(&file, e))?;
     let mut net = solver_net(&file, &solver, &parsed.nested_fields, opts, warnings)?;
     net.solver = Some(SolverFile { file, solver });
     Ok(net)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RootKind {
+    Net,
+    /// SSD's label maps are prototxts too, and users pass them by mistake.
+    LabelMap,
+    Solver,
+}
+
+/// What a file read as a net is, from the names of its root fields that a net does not have.
+fn root_kind(unknown_root_names: &[String]) -> RootKind {
+    if !unknown_root_names.is_empty() && unknown_root_names.iter().all(|n| n == "item") {
+        RootKind::LabelMap
+    } else if unknown_root_names
+        .iter()
+        .any(|n| SOLVER_NET_FIELDS.contains(&n.as_str()))
+    {
+        RootKind::Solver
+    } else {
+        RootKind::Net
+    }
 }
 
 fn parse_text(file: &str, bytes: &[u8], root: usize) -> Result<textformat::Parsed> {
@@ -200,11 +299,11 @@ fn parse_text_nested(
 
 fn report_unknown(
     file: &str,
-    parsed: &textformat::Parsed,
+    unknown: &[textformat::Unknown],
     opts: ReadOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<()> {
-    for u in &parsed.unknown {
+    for u in unknown {
         if opts.strict {
             return Err(Error::Parse {
                 file: file.to_string(),
@@ -238,7 +337,7 @@ fn decode_net(
     opts: ReadOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<NetFile> {
-    report_unknown(file, &parsed, opts, warnings)?;
+    report_unknown(file, &parsed.unknown, opts, warnings)?;
     let count = parsed
         .root_fields
         .iter()
@@ -269,6 +368,17 @@ type Decoding = std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), pro
 fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
     let mut net = NetParameter::default();
     let mut layers = Vec::with_capacity(count);
+    decode_into(wire, &mut net, &mut layers)?;
+    Ok((net, layers))
+}
+
+/// `decode_layers_apart` into a net and layers decoded so far: the wire of a net read in
+/// pieces is decoded piece by piece.
+fn decode_into(
+    wire: &[u8],
+    net: &mut NetParameter,
+    layers: &mut Vec<Rc<LayerParameter>>,
+) -> std::result::Result<(), prost::DecodeError> {
     let mut rest = wire;
     while !rest.is_empty() {
         let Some(field) = next_field(rest) else {
@@ -283,7 +393,7 @@ fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
         }
         rest = field.after;
     }
-    Ok((net, layers))
+    Ok(())
 }
 
 /// One field of a message's wire format.
@@ -416,6 +526,73 @@ mod tests {
             let got: Vec<LayerParameter> = layers.iter().map(|l| (**l).clone()).collect();
             assert_eq!(got, want, "{name}: the layers, in order");
         }
+    }
+
+    /// Every net file of testdata and the corpus.
+    fn net_files() -> Vec<std::path::PathBuf> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("testdata"), root.join("../shared/corpus")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "prototxt") {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// A net's fields and layers as bytes (a NaN in a file equals nothing, its bytes do).
+    fn encoded(net: &NetFile) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let layers = net.layers.iter().map(|l| l.encode_to_vec()).collect();
+        (net.net.encode_to_vec(), layers)
+    }
+
+    #[test]
+    fn nets_read_in_pieces_equal_nets_read_whole() {
+        let files = net_files();
+        let (mut pieces, mut declined) = (0, 0);
+        for path in &files {
+            let file = path.to_string_lossy().into_owned();
+            let text = std::fs::read(path).unwrap();
+            for strict in [false, true] {
+                let opts = ReadOptions { strict };
+                let mut whole_warnings = Vec::new();
+                let whole = load_bytes(file.clone(), &text, opts, &mut whole_warnings);
+                // Blocks of 1 and 61 bytes: a cut at every layer, and at some.
+                for block in [1, 61] {
+                    let mut warnings = Vec::new();
+                    match (load_in_pieces(&file, 0, block, opts, &mut warnings), &whole) {
+                        (Ok(Some(got)), Ok(want)) => {
+                            assert_eq!(encoded(&got), encoded(want), "{file}");
+                            assert_eq!(got.root_fields, want.root_fields, "{file}");
+                            assert_eq!(warnings, whole_warnings, "{file}");
+                            pieces += 1;
+                        }
+                        // Strict, an unknown field: the first one is refused either way.
+                        (Err(got), Err(want)) => assert_eq!(got.to_string(), want.to_string()),
+                        (Ok(None), whole) => {
+                            // Read whole: a solver, a label map, or an error placed there.
+                            let net = whole.as_ref().ok().filter(|n| n.solver.is_none());
+                            assert!(net.is_none(), "{file}: a net, declined");
+                            declined += 1;
+                        }
+                        (got, want) => {
+                            panic!("{file}: {:?} != {:?}", got.err(), want.as_ref().err())
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            pieces > 100 && declined > 10,
+            "{pieces} read, {declined} declined"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use caffe_mem::load::{load_bytes, ReadOptions};
 use caffe_mem::proto::{LayerParameter, NetParameter};
@@ -13,24 +13,6 @@ use caffe_mem::textformat::{
     MSG_SOLVERPARAMETER,
 };
 use prost::Message as _;
-
-/// Every `*.prototxt` under `dir`, sorted.
-fn prototxts(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "prototxt") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Every place `parse_split` may be asked to cut at: each line start with a name.
 fn line_starts(src: &[u8]) -> Vec<usize> {
@@ -73,20 +55,16 @@ fn same<T: PartialEq + std::fmt::Debug>(want: &[T], got: &[T], what: &str) {
 #[test]
 fn split_reads_equal_the_one_piece_read_at_every_cut() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = prototxts(&root.join("testdata"));
+    let mut files = common::prototxts(&root.join("testdata"));
     if let Some(shared) = common::shared() {
-        files.extend(prototxts(&shared.join("corpus")));
+        files.extend(common::prototxts(&shared.join("corpus")));
     }
     let (mut split, mut declined) = (0, 0);
     for path in &files {
         let text = std::fs::read(path).unwrap();
-        // Without indentation, lines inside layers begin at column 1 too: cuts there must be
-        // declined. (Tried in the smaller files, where every line is a cut.)
-        let flat: Vec<u8> = text
-            .split(|&b| b == b'\n')
-            .map(|line| line.trim_ascii_start())
-            .collect::<Vec<_>>()
-            .join(&b'\n');
+        // Without indentation, cuts inside layers must be declined. (Tried in the smaller
+        // files, where every line is a cut.)
+        let flat = common::unindented(&text);
         let small = text.len() < 32 << 10;
         let variants = [(text, ""), (flat, " (unindented)")];
         for (src, how) in variants.into_iter().take(if small { 2 } else { 1 }) {
@@ -138,19 +116,6 @@ fn split_reads_equal_the_one_piece_read_at_every_cut() {
     );
 }
 
-/// A net of `layers` convolutions, a line each, after `name:` on line 1: layer `i` is on line
-/// `i + 2`.
-fn big_net(layers: usize) -> String {
-    let mut text = String::from("name: 'big'\n");
-    for i in 0..layers {
-        text.push_str(&format!(
-            "layer {{ name: 'c{i}' type: 'Convolution' bottom: 'x' top: 'x' \
-             convolution_param {{ num_output: 8 kernel_size: 3 }} }}\n"
-        ));
-    }
-    text
-}
-
 fn layer_lines(p: &Parsed) -> Vec<u32> {
     let lines = p.root_fields.iter().filter(|(n, _)| *n == 100);
     lines.map(|(_, pos)| pos.line).collect()
@@ -158,7 +123,7 @@ fn layer_lines(p: &Parsed) -> Vec<u32> {
 
 #[test]
 fn a_large_net_is_read_in_two_parts_with_its_positions() {
-    let text = big_net(20_000);
+    let text = common::big_net(20_000);
     assert!(text.len() > 1 << 20);
     let src = text.as_bytes();
     let mid = split_points(src, MSG_NETPARAMETER, src.len() / 2)
@@ -205,19 +170,19 @@ fn error_at(text: &str) -> (u32, u32, String) {
 #[test]
 fn errors_in_the_second_part_are_where_the_one_piece_reader_puts_them() {
     // Layer 15000 (line 15002) has a negative unsigned number.
-    let mut lines: Vec<String> = big_net(20_000).lines().map(String::from).collect();
+    let mut lines: Vec<String> = common::big_net(20_000).lines().map(String::from).collect();
     lines[15_001] = lines[15_001].replacen("num_output: 8", "num_output: -8", 1);
     let text = lines.join("\n");
     let (line, col, message) = error_at(&text);
     assert_eq!((line, col), (15_002, 97), "{message}");
     assert!(message.contains("unsigned"), "{message}");
     // An unclosed block at the end: reported at the end of the file.
-    let text = big_net(20_000) + "layer {\n";
+    let text = common::big_net(20_000) + "layer {\n";
     let (line, col, message) = error_at(&text);
     assert_eq!((line, col), (20_003, 1), "{message}");
     assert!(message.contains("not closed"), "{message}");
     // A non-repeated field in both parts: an error of the whole, at the second.
-    let text = big_net(20_000) + "  name: 'again'\n";
+    let text = common::big_net(20_000) + "  name: 'again'\n";
     let (line, col, message) = error_at(&text);
     assert_eq!((line, col), (20_002, 3), "{message}");
     assert!(message.contains("more than once"), "{message}");
@@ -227,9 +192,9 @@ fn errors_in_the_second_part_are_where_the_one_piece_reader_puts_them() {
 fn a_cut_inside_a_block_is_declined() {
     // From the middle on, the layers are inside a block the schema does not know, written
     // without indentation: each of their lines looks like a root layer.
-    let mut text = big_net(10_000);
+    let mut text = common::big_net(10_000);
     text.push_str("extra {\n");
-    text.push_str(&big_net(10_000)["name: 'big'\n".len()..]);
+    text.push_str(&common::big_net(10_000)["name: 'big'\n".len()..]);
     text.push_str("}\nlayer { name: 'last' }\n");
     let src = text.as_bytes();
     let mid = split_points(src, MSG_NETPARAMETER, src.len() / 2)

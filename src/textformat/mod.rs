@@ -8,9 +8,11 @@
 
 mod hash;
 mod lexer;
+mod pieces;
 mod value;
 
 use lexer::{Lexer, Tok};
+pub use pieces::parse_pieces;
 
 include!(concat!(env!("OUT_DIR"), "/descriptor.rs"));
 
@@ -132,6 +134,19 @@ pub struct Parsed {
     pub nested_fields: Vec<(u32, u32, Pos)>,
 }
 
+impl Parsed {
+    /// Nothing read yet, the wire form to be written into `wire`.
+    pub fn with_wire(wire: Vec<u8>) -> Self {
+        Parsed {
+            wire,
+            root_fields: Vec::new(),
+            unknown: Vec::new(),
+            unknown_root_names: Vec::new(),
+            nested_fields: Vec::new(),
+        }
+    }
+}
+
 /// Nesting deeper than this is refused: Caffe's files nest four or five levels, and protobuf's
 /// own reader stops at 100.
 pub const MAX_DEPTH: usize = 64;
@@ -157,7 +172,8 @@ pub fn parse_nested(src: &[u8], root: usize, nested: Option<usize>) -> Result<Pa
             }
         }
     }
-    parse_part(src, root, nested, src.len()).map(|(parsed, _)| parsed)
+    let out = Vec::with_capacity(src.len());
+    parse_part(src, root, nested, out).map(|(parsed, _)| parsed)
 }
 
 /// Inputs at least this long are read on two threads (`parse_split`): below it, starting a
@@ -172,14 +188,19 @@ pub fn split_points(src: &[u8], root: usize, from: usize) -> impl Iterator<Item 
     let mut at = from;
     std::iter::from_fn(move || loop {
         at += src.get(at..)?.iter().position(|&b| b == b'\n')? + 1;
-        let line = &src[at..];
-        let name = &line[..lexer::word_len(line)];
-        if let Some(f) = MESSAGES[root].field(name) {
-            if f.kind == Kind::Message && f.repeated {
-                return Some(at);
-            }
+        if starts_list_item(src, at, root) {
+            return Some(at);
         }
     })
+}
+
+/// Whether `src[at..]` starts with the name of a repeated message field of the root.
+fn starts_list_item(src: &[u8], at: usize, root: usize) -> bool {
+    let line = &src[at..];
+    let name = &line[..lexer::word_len(line)];
+    MESSAGES[root]
+        .field(name)
+        .is_some_and(|f| f.kind == Kind::Message && f.repeated)
 }
 
 /// `parse_nested` on two threads: `src` is cut at byte `at`, each part is read as a message of
@@ -198,9 +219,9 @@ pub fn parse_split(src: &[u8], root: usize, nested: Option<usize>, at: usize) ->
     }
     let (head, tail) = src.split_at(at);
     let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| parse_part(tail, root, nested, tail.len()));
+        let second = s.spawn(|| parse_part(tail, root, nested, Vec::with_capacity(tail.len())));
         // Room for the whole: the second part is appended to the first.
-        let first = parse_part(head, root, nested, src.len());
+        let first = parse_part(head, root, nested, Vec::with_capacity(src.len()));
         (first, second.join())
     });
     let (mut first, head_lines) = first.ok()?;
@@ -240,22 +261,24 @@ pub fn parse_split(src: &[u8], root: usize, nested: Option<usize>, at: usize) ->
     Some(first)
 }
 
-/// Reads `src` with buffers sized for `room` bytes of text. Returns the line the reader ended
-/// on too, for `parse_split` to number the lines of a part that follows.
+/// Reads `src`, writing its wire form into `out` (emptied first). Returns the line the reader
+/// ended on too, for `parse_split` and `parse_pieces` to number the lines of a part that
+/// follows.
 fn parse_part(
     src: &[u8],
     root: usize,
     nested: Option<usize>,
-    room: usize,
+    mut out: Vec<u8>,
 ) -> Result<(Parsed, u32), TextError> {
-    // Sized from the text so that no large buffer grows by doubling, each time copying and
-    // touching fresh pages: a Caffe net's wire form is about half its text (more with many
-    // small messages), a root field (a layer) takes more than 64 bytes of text. Room never
-    // written costs nothing.
-    let fields = room / 64;
+    // The buffers are sized so that none grows by doubling, each time copying and touching
+    // fresh pages: the callers give `out` room for the text (a Caffe net's wire form is about
+    // half its text, more with many small messages), and a root field (a layer) takes more
+    // than 64 bytes of text. Room never written costs nothing.
+    out.clear();
+    let fields = out.capacity().max(src.len()) / 64;
     let mut p = Parser {
         lex: Lexer::new(src),
-        out: Vec::with_capacity(room),
+        out,
         root_fields: Vec::with_capacity(fields),
         unknown: Vec::new(),
         unknown_root_names: Vec::new(),

@@ -64,3 +64,44 @@ pub fn shapes(v: &Value) -> Vec<Vec<i64>> {
         })
         .unwrap_or_default()
 }
+
+/// Every `*.prototxt` under `dir`, sorted.
+pub fn prototxts(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "prototxt") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `text` without indentation: lines inside layers then begin at column 1 too, as a root
+/// field's do, which is where the readers that cut a text may cut it.
+pub fn unindented(text: &[u8]) -> Vec<u8> {
+    text.split(|&b| b == b'\n')
+        .map(|line| line.trim_ascii_start())
+        .collect::<Vec<_>>()
+        .join(&b'\n')
+}
+
+/// A net of `layers` convolutions, a line each, after `name:` on line 1: layer `i` is on line
+/// `i + 2`. 20,000 of them are over a MiB, which the readers cut (`parse_split`) or read in
+/// pieces (`load`).
+pub fn big_net(layers: usize) -> String {
+    let mut text = String::from("name: 'big'\n");
+    for i in 0..layers {
+        text.push_str(&format!(
+            "layer {{ name: 'c{i}' type: 'Convolution' bottom: 'x' top: 'x' \
+             convolution_param {{ num_output: 8 kernel_size: 3 }} }}\n"
+        ));
+    }
+    text
+}

@@ -1,0 +1,183 @@
+//! A long net file is read a piece at a time (`textformat::parse_pieces`, used by `load`): the
+//! pieces together are exactly the one-piece read, or they are declined and the one-piece
+//! reader runs, with its errors and warnings where it puts them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use caffe_mem::load::{load, load_bytes, ReadOptions};
+use caffe_mem::textformat::{parse, parse_pieces, Parsed, MSG_NETPARAMETER};
+
+/// The pieces of `src` read `block` bytes at a time, joined; `None` when declined.
+fn read_in_pieces(src: &[u8], block: usize) -> (Option<Parsed>, usize) {
+    let mut joined = Parsed::with_wire(Vec::new());
+    let mut count = 0;
+    let read = parse_pieces(src, MSG_NETPARAMETER, block, |piece| {
+        joined.wire.extend_from_slice(&piece.wire);
+        joined.root_fields.append(&mut piece.root_fields);
+        joined.unknown.append(&mut piece.unknown);
+        joined
+            .unknown_root_names
+            .append(&mut piece.unknown_root_names);
+        count += 1;
+        true
+    });
+    (read.unwrap().then_some(joined), count)
+}
+
+#[test]
+fn pieces_join_into_the_one_piece_read() {
+    let mut files = common::prototxts(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata"));
+    if let Some(shared) = common::shared() {
+        files.extend(common::prototxts(&shared.join("corpus")));
+    }
+    let (mut joined, mut declined) = (0, 0);
+    for path in &files {
+        let text = std::fs::read(path).unwrap();
+        // Without indentation, pieces cut inside layers must be declined.
+        let flat = common::unindented(&text);
+        for (src, indented) in [(text, true), (flat, false)] {
+            let whole = parse(&src, MSG_NETPARAMETER);
+            // A cut at every layer, at some, and (mostly) none.
+            for block in [1, 61, 4096] {
+                let file = format!("{} (block {block}, indented {indented})", path.display());
+                match (read_in_pieces(&src, block), &whole) {
+                    ((Some(got), _), Ok(want)) => {
+                        assert!(got.wire == want.wire, "{file}: the wire differs");
+                        assert_eq!(got.root_fields, want.root_fields, "{file}");
+                        assert_eq!(got.unknown, want.unknown, "{file}");
+                        assert_eq!(got.unknown_root_names, want.unknown_root_names, "{file}");
+                        joined += 1;
+                    }
+                    ((Some(_), _), Err(e)) => panic!("{file}: read in pieces, whole: {e:?}"),
+                    ((None, _), whole) => {
+                        assert!(whole.is_err() || !indented, "{file}: declined");
+                        declined += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        joined > 1000 && declined > 10,
+        "{joined} joined, {declined} declined"
+    );
+}
+
+#[test]
+fn a_long_layer_is_one_piece() {
+    // The second layer is longer than a block: no cut inside it, pieces around it.
+    // Lines 3 to 202 are the long layer's bottoms, 203 closes it, 204 to 213 are short layers.
+    let long = "  bottom: 'x'\n".repeat(200);
+    let short = "layer { name: 'c' }\n".repeat(10);
+    let text = format!("layer {{ name: 'a' }}\nlayer {{\n{long}}}\n{short}");
+    let (joined, count) = read_in_pieces(text.as_bytes(), 64);
+    let joined = joined.expect("read in pieces");
+    assert_eq!(
+        joined.wire,
+        parse(text.as_bytes(), MSG_NETPARAMETER).unwrap().wire
+    );
+    assert!(count >= 4, "{count} pieces");
+    let lines: Vec<u32> = joined.root_fields.iter().map(|(_, p)| p.line).collect();
+    assert_eq!(
+        lines,
+        [1, 2].into_iter().chain(204..214).collect::<Vec<u32>>()
+    );
+}
+
+/// A file of its own for each test, removed when dropped.
+struct TempNet(PathBuf);
+
+impl TempNet {
+    fn new(name: &str, text: &str) -> TempNet {
+        let path = std::env::temp_dir().join(format!("caffe-mem-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        TempNet(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempNet {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn a_long_net_file_loads_as_its_text_does() {
+    let text = common::big_net(20_000) + "layer {\n  name: 'last'\n  unknown_field: 1\n}\n";
+    assert!(text.len() > 1 << 20);
+    let file = TempNet::new("long.prototxt", &text);
+    let (mut from_file, mut from_text) = (Vec::new(), Vec::new());
+    let got = load(file.path(), ReadOptions::default(), &mut from_file).unwrap();
+    let want = load_bytes(
+        file.path().into(),
+        text.as_bytes(),
+        ReadOptions::default(),
+        &mut from_text,
+    )
+    .unwrap();
+    assert_eq!(got.layers.len(), 20_001);
+    assert!(got.layers == want.layers, "the layers differ");
+    assert_eq!(got.net, want.net);
+    assert_eq!(got.root_fields, want.root_fields);
+    assert_eq!(got.root_fields.last().map(|(_, p)| p.line), Some(20_002));
+    // The unknown field, where it is.
+    assert_eq!(from_file, from_text);
+    assert_eq!((from_file[0].line, from_file[0].col), (20_004, 3));
+}
+
+/// `(line, col, message)` of the error `load` gives for a file of `text`.
+fn error_at(text: &str) -> (u32, u32, String) {
+    let file = TempNet::new("error.prototxt", text);
+    let Err(e) = load(file.path(), ReadOptions::default(), &mut Vec::new()) else {
+        panic!("should not read");
+    };
+    let whole = load_bytes(
+        "t".into(),
+        text.as_bytes(),
+        ReadOptions::default(),
+        &mut Vec::new(),
+    );
+    let message = |e: &caffe_mem::error::Error| e.to_string().replace(file.path(), "t");
+    assert_eq!(message(&e), message(&whole.unwrap_err()));
+    let (_, pos) = e.location().expect("a parse error");
+    let pos = pos.expect("with a position");
+    (pos.line, pos.col, e.to_string())
+}
+
+#[test]
+fn errors_in_a_long_file_are_where_the_one_piece_reader_puts_them() {
+    // Layer 15000 (line 15002) has a negative unsigned number.
+    let mut lines: Vec<String> = common::big_net(20_000).lines().map(String::from).collect();
+    lines[15_001] = lines[15_001].replacen("num_output: 8", "num_output: -8", 1);
+    let (line, col, message) = error_at(&lines.join("\n"));
+    assert_eq!((line, col), (15_002, 97), "{message}");
+    assert!(message.contains("unsigned"), "{message}");
+    // A non-repeated field in the first piece and the last: an error of the whole, at the
+    // second.
+    let (line, col, message) = error_at(&(common::big_net(20_000) + "name: 'again'\n"));
+    assert_eq!((line, col), (20_002, 1), "{message}");
+    assert!(message.contains("more than once"), "{message}");
+    // A name that is not UTF-8 (layer 19990, line 19992).
+    let text = common::big_net(20_000).replacen("name: 'c19990'", "name: 'c\\377'", 1);
+    let (line, col, message) = error_at(&text);
+    assert_eq!((line, col), (19_992, 15), "{message}");
+    assert!(message.contains("not valid UTF-8"), "{message}");
+}
+
+#[test]
+fn a_long_solver_is_read_as_a_solver() {
+    let net = TempNet::new("solver-net.prototxt", &common::big_net(10));
+    // Comments make the solver long; its `net` field is at the end, after the first piece.
+    let text = "# padding\n".repeat(150_000) + &format!("base_lr: 0.1\nnet: '{}'\n", net.path());
+    let solver = TempNet::new("solver.prototxt", &text);
+    let got = load(solver.path(), ReadOptions::default(), &mut Vec::new()).unwrap();
+    let solver_file = got.solver.expect("read as a solver");
+    assert_eq!(solver_file.solver.base_lr, Some(0.1));
+    assert_eq!(got.layers.len(), 10);
+}
