@@ -49,7 +49,7 @@ fn prelu(l: &Layer) -> RuleResult {
         vec![channels]
     };
     // Without a filler the slopes start at a constant 0.25.
-    let slope = filled(slope, p.filler.as_ref(), "constant")?;
+    let slope = filled(slope, p.filler.as_deref(), "constant")?;
     Ok(Out {
         tops: vec![bottom.clone()],
         params: vec![slope],

@@ -238,11 +238,11 @@ fn base_conv(l: &Layer, reverse: bool) -> RuleResult {
     };
     let mut weight = vec![conv_out, conv_in / group];
     weight.extend_from_slice(&g.kernel);
-    let weight = filled(weight, cp.weight_filler.as_ref(), "constant")?;
+    let weight = filled(weight, cp.weight_filler.as_deref(), "constant")?;
     let bias = if cp.bias_term() {
         Some(filled(
             vec![num_output],
-            cp.bias_filler.as_ref(),
+            cp.bias_filler.as_deref(),
             "constant",
         )?)
     } else {

@@ -20,9 +20,9 @@ pub(super) fn inner_product(l: &Layer) -> RuleResult {
     } else {
         vec![n, k_dim]
     };
-    let mut params = vec![filled(weight, p.weight_filler.as_ref(), "constant")?];
+    let mut params = vec![filled(weight, p.weight_filler.as_deref(), "constant")?];
     if p.bias_term() {
-        params.push(filled(vec![n], p.bias_filler.as_ref(), "constant")?);
+        params.push(filled(vec![n], p.bias_filler.as_deref(), "constant")?);
     }
     let mut top = bottom[..axis].to_vec();
     top.push(n);
@@ -55,9 +55,9 @@ pub(super) fn embed(l: &Layer) -> RuleResult {
     if k <= 0 {
         return Err(err("EmbedLayer input_dim must be positive"));
     }
-    let mut params = vec![filled(vec![k, n], p.weight_filler.as_ref(), "constant")?];
+    let mut params = vec![filled(vec![k, n], p.weight_filler.as_deref(), "constant")?];
     if p.bias_term() {
-        params.push(filled(vec![n], p.bias_filler.as_ref(), "constant")?);
+        params.push(filled(vec![n], p.bias_filler.as_deref(), "constant")?);
     }
     let mut top = bottom.clone();
     top.push(n);

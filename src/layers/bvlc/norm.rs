@@ -126,7 +126,7 @@ pub(super) fn scale(l: &Layer) -> RuleResult {
         None => {
             let shape = operand_shape("scale", bottom, p.axis(), p.num_axes())?;
             // Without a filler the scale starts at a constant 1.
-            let shape = filled(shape, p.filler.as_ref(), "constant")?;
+            let shape = filled(shape, p.filler.as_deref(), "constant")?;
             params.push(shape.clone());
             shape
         }
@@ -137,7 +137,7 @@ pub(super) fn scale(l: &Layer) -> RuleResult {
             None => p.num_axes(),
         };
         let bias = operand_shape("bias", bottom, p.axis(), num_axes)?;
-        params.push(filled(bias, p.bias_filler.as_ref(), "constant")?);
+        params.push(filled(bias, p.bias_filler.as_deref(), "constant")?);
     }
     check_operand("scale", bottom, &scale, p.axis())?;
     let per_element = if p.bias_term() { 2 } else { 1 };
@@ -162,7 +162,7 @@ pub(super) fn bias(l: &Layer) -> RuleResult {
         Some(&b) => b.clone(),
         None => {
             let shape = operand_shape("bias", bottom, p.axis(), p.num_axes())?;
-            let shape = filled(shape, p.filler.as_ref(), "constant")?;
+            let shape = filled(shape, p.filler.as_deref(), "constant")?;
             params.push(shape.clone());
             shape
         }

@@ -80,13 +80,13 @@ fn recurrent(l: &Layer, kind: Kind) -> RuleResult {
             "a recurrent layer needs at least one timestep; bottom[0] is {x:?}"
         )));
     }
-    let weight = |shape: Shape| filled(shape, p.weight_filler.as_ref(), "constant");
+    let weight = |shape: Shape| filled(shape, p.weight_filler.as_deref(), "constant");
     // x_transform: InnerProduct on axis 2 of x.
     canonical_axis(2, x.len())?;
     let d = count_range(x, 2, x.len())?;
     let mut params = vec![
         weight(vec![g, d as i64])?,
-        filled(vec![g], p.bias_filler.as_ref(), "constant")?,
+        filled(vec![g], p.bias_filler.as_deref(), "constant")?,
     ];
     let mut s_dim = 0;
     if let Some(s) = static_input {
@@ -99,7 +99,7 @@ fn recurrent(l: &Layer, kind: Kind) -> RuleResult {
     } else {
         params.push(weight(vec![h, h])?);
         params.push(weight(vec![h, h])?);
-        params.push(filled(vec![h], p.bias_filler.as_ref(), "constant")?);
+        params.push(filled(vec![h], p.bias_filler.as_deref(), "constant")?);
     }
     let state = blob(vec![1, n, h])?;
     let first_state = 2 + usize::from(static_input.is_some());
