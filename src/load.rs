@@ -173,10 +173,9 @@ fn load_in_pieces(
         return Ok(None);
     }
     let mut net = NetParameter::default();
-    // A layer takes a hundred bytes of text or more. (Room that is not there is not needed: a
-    // file that large fails to read, and is then read whole for its error.)
+    // Grown as layers come (a pointer each): sized from the file, an absurd file reserved
+    // what the reader thread then lacked.
     let mut layers = Vec::new();
-    let _ = layers.try_reserve_exact(usize::try_from(size / 128).unwrap_or(0));
     let (mut root_fields, mut unknown, mut root_names) = (Vec::new(), Vec::new(), Vec::new());
     let text = std::io::Cursor::new(head).chain(f);
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<textformat::Parsed>(2);
