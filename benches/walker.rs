@@ -28,6 +28,7 @@ fn walker(c: &mut Criterion) {
         batch: None,
         strict: false,
         force_backward: false,
+        tally_only: false,
     };
     let state = State {
         phase: Phase::Test,
@@ -70,11 +71,7 @@ fn walker(c: &mut Criterion) {
             )
         });
         group.bench_function("walk", |b| {
-            b.iter_batched(
-                || nodes.clone(),
-                |nodes| analysis::walk(&file, nodes, &walk, &mut Vec::new()).expect("walks"),
-                BatchSize::LargeInput,
-            )
+            b.iter(|| analysis::walk(&file, &nodes, &walk, &mut Vec::new()).expect("walks"))
         });
         group.bench_function("analyze", |b| {
             b.iter(|| pipeline::analyze_bytes(&opts, file.clone(), &net.text).expect("analyzes"))

@@ -3,6 +3,7 @@
 //! shared by name, and the need_backward analysis that decides which layers and blobs take
 //! part in the backward pass.
 
+use std::collections::hash_map::Entry;
 use std::rc::Rc;
 
 use foldhash::HashMap;
@@ -56,9 +57,10 @@ pub struct LayerInfo {
     pub bottom_need_backward: PerBlob<bool>,
     /// Per top: its loss weight (loss layers default to 1 on their first top).
     pub loss_weights: PerBlob<f32>,
-    /// A rule for this type exists; otherwise the shapes were passed through.
+    /// A rule for this type exists; otherwise the shapes were passed through, and the layer's
+    /// one note is `unknown_type_note` (made by the report: a list per layer would make each
+    /// `LayerInfo` larger than the report's layer, which is collected in its place).
     pub known_type: bool,
-    pub notes: Vec<String>,
 }
 
 impl LayerInfo {
@@ -84,10 +86,12 @@ impl LayerInfo {
 /// One distinct blob (in-place tops are their bottom's blob).
 #[derive(Debug, Clone)]
 pub struct BlobInfo {
-    pub name: String,
     pub shape: Shape,
     pub count: u64,
     pub producer: usize,
+    /// Which of the producer's tops it is: its name is that top's (`Analysis::blob_name`),
+    /// not a copy.
+    pub top: usize,
     /// Layers that read it, in order: a chain of in-place layers reads a blob several times
     /// (a convolution's output by BatchNorm, Scale and ReLU in place, then the next layer).
     pub consumers: SmallVec<[usize; 4]>,
@@ -105,6 +109,14 @@ pub struct Analysis {
     pub outputs: Vec<usize>,
 }
 
+impl Analysis {
+    /// A blob's name: the producer's top as built (a loss's automatic top included).
+    pub fn blob_name(&self, id: usize) -> &str {
+        let b = &self.blobs[id];
+        &self.layers[b.producer].lp.top[b.top]
+    }
+}
+
 /// Settings of the walk.
 #[derive(Clone, Copy)]
 pub struct WalkOptions<'a> {
@@ -114,6 +126,17 @@ pub struct WalkOptions<'a> {
     /// Unknown layer types are errors.
     pub strict: bool,
     pub force_backward: bool,
+    /// Keep only what `memory::tally` reads, for the net at batch + 1 that is replayed and
+    /// dropped: no output shapes or blob consumers, and no outputs listed. Every check
+    /// runs as in a full walk, so the same nets fail.
+    pub tally_only: bool,
+}
+
+/// The warning for a layer of a type no rule knows, also its note in the report.
+pub fn unknown_type_note(name: &str, ty: &str) -> String {
+    format!(
+        "unknown layer type '{ty}' (layer '{name}'): its tops take the shape of its first bottom"
+    )
 }
 
 /// Layers derived from LossLayer: they get an automatic top when none is named.
@@ -141,12 +164,15 @@ fn allow_force_backward(ty: &str, bottom: usize) -> bool {
 
 pub fn walk(
     file: &str,
-    nodes: Vec<Node>,
+    nodes: &[Node],
     opts: &WalkOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<Analysis> {
-    let mut blobs: Vec<BlobInfo> = Vec::new();
-    // Names borrowed from the nodes, which outlive the walk.
+    // Fewer blobs than layers in most nets (in-place tops make none): sized once rather than
+    // grown by doubling, which copied the list into fresh memory at each step.
+    let mut blobs: Vec<BlobInfo> = Vec::with_capacity(nodes.len());
+    // Names borrowed from the nodes, which outlive the walk (borrowed too: each walk of the net
+    // would otherwise copy the node list and count every layer's `Rc` up and down).
     let mut blob_index: HashMap<&str, usize> =
         HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
     // Per blob: produced and not yet consumed (Caffe's available_blobs, whose leftovers are
@@ -155,7 +181,7 @@ pub fn walk(
     let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
     let mut param_names: HashMap<String, (usize, usize)> = HashMap::default();
 
-    for node in &nodes {
+    for node in nodes {
         let mut lp = Rc::clone(&node.lp);
         let (pos, inserted) = (node.pos, node.inserted);
         // LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and
@@ -195,7 +221,9 @@ pub fn walk(
                     "Unknown bottom blob '{b}' (layer '{name}', bottom index {j}): it was already consumed"
                 )));
             }
-            blobs[id].consumers.push(li);
+            if !opts.tally_only {
+                blobs[id].consumers.push(li);
+            }
             bottom_ids.push(id);
             let nb = match lp.propagate_down().get(j) {
                 Some(&p) => p,
@@ -206,7 +234,6 @@ pub fn walk(
         }
 
         // Shapes from the rule.
-        let mut notes = Vec::new();
         let bottom_shapes: PerBlob<&Shape> =
             bottom_ids.iter().map(|&id| &blobs[id].shape).collect();
         let inferred = match layers::infer(&lp, &bottom_shapes, &opts.ctx) {
@@ -225,16 +252,12 @@ pub fn walk(
                         "without --strict, an unknown type passes its first bottom's shape through",
                     ));
                 }
-                let msg = format!(
-                    "unknown layer type '{ty}' (layer '{name}'): its tops take the shape of its first bottom"
-                );
                 warnings.push(Warning {
                     file: file.to_string(),
                     line: pos.line,
                     col: pos.col,
-                    message: msg.clone(),
+                    message: unknown_type_note(name, ty),
                 });
-                notes.push(msg);
                 (
                     pass_through(&lp, &bottom_shapes, &opts.ctx, file, pos)?,
                     false,
@@ -271,25 +294,49 @@ pub fn walk(
         let mut top_ids = PerBlob::with_capacity(lp.top.len());
         let mut top_in_place = PerBlob::with_capacity(lp.top.len());
         for (j, t) in lp.top.iter().enumerate() {
-            let shape = out.tops[j].clone();
-            let count =
-                layers::count(&shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
+            let count = layers::count(&out.tops[j])
+                .map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
+            // The rule's shape becomes the blob's; a full walk keeps the rule's too, for the
+            // report.
+            let shape = |out: &mut layers::Out| {
+                if opts.tally_only {
+                    std::mem::take(&mut out.tops[j])
+                } else {
+                    out.tops[j].clone()
+                }
+            };
             if lp.bottom.get(j) == Some(t) {
                 let id = bottom_ids[j];
-                blobs[id].shape = shape;
+                // Most layers computing in place keep the shape (activations, normalizations):
+                // then it is not copied again.
+                if blobs[id].shape != out.tops[j] {
+                    blobs[id].shape = shape(&mut out);
+                }
                 blobs[id].count = count;
                 top_ids.push(id);
                 top_in_place.push(true);
                 available[id] = true;
-            } else if blob_index.contains_key(t.as_str()) && !auto_top {
-                return Err(err(format!("Top blob '{t}' produced by multiple sources.")));
             } else {
                 let id = blobs.len();
+                // The node's own list: an automatic top is never registered (nor refused), so
+                // this layer's tops are the node's. One look-up both refuses and registers.
+                if !auto_top {
+                    match blob_index.entry(node.lp.top[j].as_str()) {
+                        Entry::Occupied(_) => {
+                            return Err(err(format!(
+                                "Top blob '{t}' produced by multiple sources."
+                            )))
+                        }
+                        Entry::Vacant(v) => {
+                            v.insert(id);
+                        }
+                    }
+                }
                 blobs.push(BlobInfo {
-                    name: t.clone(),
-                    shape,
+                    shape: shape(&mut out),
                     count,
                     producer: li,
+                    top: j,
                     consumers: SmallVec::new(),
                     need_backward: false,
                     is_input: lp.bottom.is_empty(),
@@ -297,11 +344,6 @@ pub fn walk(
                 top_ids.push(id);
                 top_in_place.push(false);
                 available.push(!auto_top);
-                if !auto_top {
-                    // The node's own list: an automatic top is never registered, so this
-                    // layer's tops are the node's.
-                    blob_index.insert(node.lp.top[j].as_str(), id);
-                }
             }
         }
 
@@ -407,7 +449,11 @@ pub fn walk(
             top_in_place,
             inserted,
             pos,
-            output_shapes: out.tops,
+            output_shapes: if opts.tally_only {
+                Vec::new()
+            } else {
+                out.tops
+            },
             params,
             macs: out.macs,
             flops: out.flops,
@@ -416,20 +462,23 @@ pub fn walk(
             bottom_need_backward,
             loss_weights,
             known_type,
-            notes,
             lp,
         });
     }
 
     backward_analysis(file, &mut layers, &mut blobs, opts.force_backward)?;
     check_totals(file, &layers)?;
-    let mut outputs: Vec<usize> = (0..blobs.len()).filter(|&id| available[id]).collect();
-    outputs.sort_by(|&a, &b| blobs[a].name.cmp(&blobs[b].name));
-    Ok(Analysis {
+    let mut a = Analysis {
         layers,
         blobs,
-        outputs,
-    })
+        outputs: Vec::new(),
+    };
+    if !opts.tally_only {
+        let mut outputs: Vec<usize> = (0..a.blobs.len()).filter(|&id| available[id]).collect();
+        outputs.sort_by(|&x, &y| a.blob_name(x).cmp(a.blob_name(y)));
+        a.outputs = outputs;
+    }
+    Ok(a)
 }
 
 /// An unknown type: each top takes a shape given with `--input`, else the first bottom's.

@@ -117,7 +117,10 @@ pub fn insert_splits(
     let mut next_split = vec![0usize; tops];
     // Where each layer of the file went in `out` (which has the Splits too).
     let mut placed: Vec<usize> = Vec::with_capacity(layers.len());
-    let mut out: Vec<Node> = Vec::with_capacity(layers.len());
+    // Sized for the Splits too: grown by doubling, a large net's list would be copied and
+    // held at twice its size.
+    let splits = consumers.iter().filter(|&&n| n > 1).count();
+    let mut out: Vec<Node> = Vec::with_capacity(layers.len() + splits);
     let mut sources = source.into_iter();
     for (i, (mut lp, pos)) in layers.into_iter().zip(positions).enumerate() {
         for j in 0..lp.bottom.len() {

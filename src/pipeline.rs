@@ -73,6 +73,8 @@ fn analyze_loaded(
 ) -> Result<Analyzed> {
     let mut net = loaded.net;
     let upgraded = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)?;
+    // The positions are the layers' now: freed before the walks, not held through them.
+    drop(loaded.root_fields);
     let (format, layers, positions) = (upgraded.format, upgraded.layers, upgraded.positions);
     let phase = opts.phase.unwrap_or(if loaded.solver.is_some() {
         Phase::Train
@@ -111,6 +113,7 @@ fn analyze_loaded(
         batch: opts.batch,
         strict: opts.strict,
         force_backward: net.force_backward(),
+        tally_only: false,
     };
     let solver = loaded.solver.as_ref();
     let solver_param = solver.map(|s| &s.solver);
@@ -126,9 +129,10 @@ fn analyze_loaded(
         };
         let walk = WalkOptions {
             batch: Some(batch),
+            tally_only: true,
             ..walk
         };
-        match analysis::walk(file, nodes.clone(), &walk, &mut Vec::new()) {
+        match analysis::walk(file, &nodes, &walk, &mut Vec::new()) {
             Ok(next) => tally(&next).map(Some),
             Err(_) => Ok(None),
         }
@@ -136,7 +140,7 @@ fn analyze_loaded(
     let guess = predicted_batch(file, &nodes, &walk);
     // Its errors wait: the net at its own batch is refused first, as Caffe would.
     let early = guess.map(build_next);
-    let analysis = analysis::walk(file, nodes.clone(), &walk, &mut warnings)?;
+    let analysis = analysis::walk(file, &nodes, &walk, &mut warnings)?;
     let here = tally(&analysis)?;
     let next = match (early, memory::batch_of(&analysis)) {
         (Some(next), Some(b)) if guess == Some(b) => next?,
@@ -183,8 +187,7 @@ fn predicted_batch(file: &str, nodes: &[Node], walk: &WalkOptions) -> Option<u64
     let first_input = nodes
         .iter()
         .position(|n| n.lp.bottom.is_empty() && !n.lp.top.is_empty())?;
-    let prefix = nodes[..=first_input].to_vec();
-    let a = analysis::walk(file, prefix, walk, &mut Vec::new()).ok()?;
+    let a = analysis::walk(file, &nodes[..=first_input], walk, &mut Vec::new()).ok()?;
     memory::batch_of(&a)
 }
 
@@ -240,8 +243,9 @@ fn test_nets(
                 batch: None,
                 strict: false,
                 force_backward: net.force_backward(),
+                tally_only: false,
             };
-            analysis::walk(&file, nodes, &walk, &mut Vec::new())
+            analysis::walk(&file, &nodes, &walk, &mut Vec::new())
         });
         match built {
             Ok(a) => nets.push(a),

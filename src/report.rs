@@ -162,6 +162,11 @@ pub fn describe(
                     .sum()
             };
             let in_place = l.in_place();
+            let notes = if l.known_type {
+                Vec::new()
+            } else {
+                vec![crate::analysis::unknown_type_note(l.name(), l.ty())]
+            };
             // The shapes move into the report; the walk is done with them.
             let params: Vec<Param> = l
                 .params
@@ -219,7 +224,7 @@ pub fn describe(
                 backward_macs: l.backward_macs,
                 need_backward: l.need_backward,
                 activation_bytes,
-                notes: l.notes,
+                notes,
             }
         })
         .collect();
@@ -230,7 +235,7 @@ pub fn describe(
         .iter()
         .filter(|b| b.is_input)
         .map(|b| Input {
-            name: b.name.clone(),
+            name: layers[b.producer].tops[b.top].clone(),
             shape: b.shape.clone(),
             layer: layers[b.producer].name.clone(),
         })
@@ -245,7 +250,7 @@ pub fn describe(
                 .map(|&c| layers[c].name.clone())
                 .collect(),
             bytes: b.count.saturating_mul(activation_elem_bytes),
-            name: b.name,
+            name: layers[b.producer].tops[b.top].clone(),
             shape: b.shape,
         })
         .collect();
