@@ -105,8 +105,6 @@ pub struct BlobInfo {
 pub struct Analysis {
     pub layers: Vec<LayerInfo>,
     pub blobs: Vec<BlobInfo>,
-    /// Blobs nobody consumed: the net's outputs, as Caffe lists them (sorted by name).
-    pub outputs: Vec<usize>,
 }
 
 impl Analysis {
@@ -127,7 +125,7 @@ pub struct WalkOptions<'a> {
     pub strict: bool,
     pub force_backward: bool,
     /// Keep only what `memory::tally` reads, for the net at batch + 1 that is replayed and
-    /// dropped: no output shapes or blob consumers, and no outputs listed. Every check
+    /// dropped: no output shapes or blob consumers. Every check
     /// runs as in a full walk, so the same nets fail.
     pub tally_only: bool,
 }
@@ -175,8 +173,7 @@ pub fn walk(
     // would otherwise copy the node list and count every layer's `Rc` up and down).
     let mut blob_index: HashMap<&str, usize> =
         HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
-    // Per blob: produced and not yet consumed (Caffe's available_blobs, whose leftovers are
-    // the net's outputs).
+    // Per blob: produced and not yet consumed (Caffe's available_blobs).
     let mut available: Vec<bool> = Vec::with_capacity(nodes.len());
     let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
     let mut param_names: HashMap<String, (usize, usize)> = HashMap::default();
@@ -468,17 +465,7 @@ pub fn walk(
 
     backward_analysis(file, &mut layers, &mut blobs, opts.force_backward)?;
     check_totals(file, &layers)?;
-    let mut a = Analysis {
-        layers,
-        blobs,
-        outputs: Vec::new(),
-    };
-    if !opts.tally_only {
-        let mut outputs: Vec<usize> = (0..a.blobs.len()).filter(|&id| available[id]).collect();
-        outputs.sort_by(|&x, &y| a.blob_name(x).cmp(a.blob_name(y)));
-        a.outputs = outputs;
-    }
-    Ok(a)
+    Ok(Analysis { layers, blobs })
 }
 
 /// An unknown type: each top takes a shape given with `--input`, else the first bottom's.
