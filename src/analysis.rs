@@ -125,8 +125,8 @@ pub struct WalkOptions<'a> {
     pub strict: bool,
     pub force_backward: bool,
     /// Keep only what `memory::tally` reads, for the net at batch + 1 that is replayed and
-    /// dropped: no output shapes or blob consumers. Every check
-    /// runs as in a full walk, so the same nets fail.
+    /// dropped: no output shapes or blob consumers. Every check runs as in a full walk, so the
+    /// same nets fail.
     pub tally_only: bool,
 }
 
