@@ -12,7 +12,7 @@ use crate::textformat::Pos;
 /// One layer of the built net.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Shared, not copied, with the walks that follow: a LayerParameter is 152 bytes
+    /// Shared, not copied, with the walks that follow: a LayerParameter is 144 bytes
     /// before its contents, and the net is walked twice (at its batch and one sample more).
     pub lp: Rc<LayerParameter>,
     /// Where the layer starts in the file; an inserted Split has its producer's position.
