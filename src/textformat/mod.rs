@@ -225,40 +225,42 @@ pub fn parse_split(src: &[u8], root: usize, nested: Option<usize>, at: usize) ->
         (first, second.join())
     });
     let (mut first, head_lines) = first.ok()?;
-    let (second, _) = second.ok()?.ok()?;
+    let (mut second, _) = second.ok()?.ok()?;
     // A non-repeated field set in both parts is an error of the whole, left to the one-piece
     // reader. (A field with an unknown enum value may be set again: then this falls back for
     // nothing, which is rare and only slower.)
-    let fields = MESSAGES[root].fields;
-    let singular = |n: u32| fields.iter().any(|f| f.number == n && !f.repeated);
-    let once: Vec<u32> = first
-        .root_fields
-        .iter()
-        .map(|&(n, _)| n)
-        .filter(|&n| singular(n))
-        .collect();
+    let once: Vec<u32> = singular_root_fields(root, &first).collect();
     if second.root_fields.iter().any(|(n, _)| once.contains(n)) {
         return None;
     }
     // The second part's lines follow the first's; its columns are the file's, as it starts a
     // line.
-    let shift = |pos: Pos| Pos {
-        line: pos.line.saturating_add(head_lines - 1),
-        col: pos.col,
-    };
+    shift_lines(&mut second, head_lines - 1);
     first.wire.extend_from_slice(&second.wire);
-    let root_fields = second.root_fields.iter().map(|&(n, pos)| (n, shift(pos)));
-    first.root_fields.extend(root_fields);
-    let unknown = second.unknown.into_iter().map(|u| Unknown {
-        pos: shift(u.pos),
-        message: u.message,
-    });
-    first.unknown.extend(unknown);
+    first.root_fields.extend(second.root_fields);
+    first.unknown.extend(second.unknown);
     first.unknown_root_names.extend(second.unknown_root_names);
-    let nested_fields = second.nested_fields.iter();
-    let nested_fields = nested_fields.map(|&(parent, n, pos)| (parent, n, shift(pos)));
-    first.nested_fields.extend(nested_fields);
+    first.nested_fields.extend(second.nested_fields);
     Some(first)
+}
+
+/// The non-repeated root fields a part of a text sets: another part may not set them again.
+fn singular_root_fields(root: usize, part: &Parsed) -> impl Iterator<Item = u32> + '_ {
+    let fields = MESSAGES[root].fields;
+    let singular = move |n: u32| fields.iter().any(|f| f.number == n && !f.repeated);
+    part.root_fields
+        .iter()
+        .map(|&(n, _)| n)
+        .filter(move |&n| singular(n))
+}
+
+/// Numbers a part's positions as lines of the whole text, the part starting `lines` lines in
+/// (at a line start, so its columns are the text's).
+fn shift_lines(part: &mut Parsed, lines: u32) {
+    let shift = |pos: &mut Pos| pos.line = pos.line.saturating_add(lines);
+    part.root_fields.iter_mut().for_each(|(_, p)| shift(p));
+    part.unknown.iter_mut().for_each(|u| shift(&mut u.pos));
+    part.nested_fields.iter_mut().for_each(|(_, _, p)| shift(p));
 }
 
 /// Reads `src`, writing its wire form into `out` (emptied first). Returns the line the reader

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use super::{parse_part, starts_list_item, Parsed, Pos, MESSAGES};
+use super::{parse_part, shift_lines, singular_root_fields, starts_list_item, Parsed};
 
 /// The longest piece: a text with no cut in this many bytes is read whole.
 const MAX_PIECE: usize = 16 << 20;
@@ -25,8 +25,6 @@ pub fn parse_pieces<R: Read>(
     block: usize,
     mut each: impl FnMut(&mut Parsed) -> bool,
 ) -> std::io::Result<bool> {
-    let fields = MESSAGES[root].fields;
-    let singular = |n: u32| fields.iter().any(|f| f.number == n && !f.repeated);
     let mut buf: Vec<u8> = Vec::with_capacity(2 * block);
     // The lines of the pieces before the current one.
     let mut lines = 0u32;
@@ -56,23 +54,11 @@ pub fn parse_pieces<R: Read>(
         let Ok((mut parsed, end_line)) = parse_part(&buf[..cut], root, None, wire) else {
             return Ok(false);
         };
-        if parsed
-            .root_fields
-            .iter()
-            .any(|(n, _)| singular(*n) && once.contains(n))
-        {
+        if parsed.root_fields.iter().any(|(n, _)| once.contains(n)) {
             return Ok(false);
         }
-        once.extend(
-            parsed
-                .root_fields
-                .iter()
-                .map(|&(n, _)| n)
-                .filter(|&n| singular(n)),
-        );
-        if lines > 0 {
-            shift(&mut parsed, lines);
-        }
+        once.extend(singular_root_fields(root, &parsed));
+        shift_lines(&mut parsed, lines);
         if !each(&mut parsed) {
             return Ok(false);
         }
@@ -106,11 +92,4 @@ fn last_cut(buf: &[u8], root: usize, from: usize) -> Option<usize> {
         end = newline;
     }
     None
-}
-
-/// Numbers a piece's positions as lines of the whole text, `lines` lines in.
-fn shift(parsed: &mut Parsed, lines: u32) {
-    let shift = |pos: &mut Pos| pos.line = pos.line.saturating_add(lines);
-    parsed.root_fields.iter_mut().for_each(|(_, p)| shift(p));
-    parsed.unknown.iter_mut().for_each(|u| shift(&mut u.pos));
 }
