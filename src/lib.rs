@@ -19,6 +19,8 @@ pub mod json;
 pub mod layers;
 pub mod load;
 pub mod memory;
+#[cfg(test)]
+mod net_files;
 pub mod pipeline;
 pub mod proto;
 pub mod report;

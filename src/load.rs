@@ -527,25 +527,6 @@ mod tests {
         }
     }
 
-    /// Every net file of testdata and the corpus.
-    fn net_files() -> Vec<std::path::PathBuf> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = Vec::new();
-        let mut dirs = vec![root.join("testdata"), root.join("../shared/corpus")];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "prototxt") {
-                    files.push(path);
-                }
-            }
-        }
-        files.sort();
-        files
-    }
-
     /// A net's fields and layers as bytes (a NaN in a file equals nothing, its bytes do).
     fn encoded(net: &NetFile) -> (Vec<u8>, Vec<Vec<u8>>) {
         let layers = net.layers.iter().map(|l| l.encode_to_vec()).collect();
@@ -554,7 +535,7 @@ mod tests {
 
     #[test]
     fn nets_read_in_pieces_equal_nets_read_whole() {
-        let files = net_files();
+        let files = crate::net_files::all();
         let (mut pieces, mut declined) = (0, 0);
         for path in &files {
             let file = path.to_string_lossy().into_owned();
