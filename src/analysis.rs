@@ -115,6 +115,63 @@ impl Analysis {
     }
 }
 
+/// A blob's shape and element count.
+pub type BlobSize = (Shape, u64);
+
+impl Analysis {
+    /// Exchanges every blob's shape and count with `other`'s (from `rebatch`), and back.
+    pub fn swap_blob_shapes(&mut self, other: &mut [BlobSize]) {
+        for (b, (shape, count)) in self.blobs.iter_mut().zip(other) {
+            std::mem::swap(&mut b.shape, shape);
+            std::mem::swap(&mut b.count, count);
+        }
+    }
+}
+
+/// The blob shapes and counts of a walked net at another batch (`opts.batch`), which is all
+/// the memory models read that a batch changes: each layer's rule runs again in the walk's
+/// order on the walk's blobs, where a second `walk` would build the whole net anew (on a
+/// 100k-layer net, 45 MiB of layers and blobs to replay and drop). `None` when the batch
+/// changes more than blob shapes (a parameter's shape: an InnerProduct over axis 0) or any
+/// check fails at this batch: a full walk at this batch then decides. Everything else a walk
+/// finds (blob ids, in-place tops, parameter owners, the backward pass) does not depend on
+/// shapes.
+pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobSize>> {
+    let mut blobs: Vec<BlobSize> = Vec::with_capacity(a.blobs.len());
+    let (mut macs, mut flops, mut backward) = (0u64, 0u64, 0u64);
+    for l in &a.layers {
+        let bottoms: PerBlob<&Shape> = l.bottom_ids.iter().map(|&id| &blobs[id].0).collect();
+        let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, || Ok(())).ok()?;
+        drop(bottoms);
+        let same_params = out.params.len() == l.params.len()
+            && out.params.iter().zip(&l.params).all(|(s, p)| *s == p.shape);
+        if !same_params {
+            return None;
+        }
+        for ((shape, &id), &in_place) in out.tops.into_iter().zip(&l.top_ids).zip(&l.top_in_place) {
+            let count = layers::count(&shape).ok()?;
+            if in_place {
+                blobs[id] = (shape, count);
+            } else {
+                // The walk numbers blobs in the order they are made.
+                debug_assert_eq!(id, blobs.len());
+                blobs.push((shape, count));
+            }
+        }
+        // The walk's overflow checks (`backward_analysis`, `check_totals`) at this batch.
+        let back = if l.need_backward {
+            out.macs
+                .checked_mul(backward_times(l, opts.force_backward))?
+        } else {
+            0
+        };
+        macs = macs.checked_add(out.macs)?;
+        flops = flops.checked_add(out.flops)?;
+        backward = backward.checked_add(back)?;
+    }
+    Some(blobs)
+}
+
 /// Settings of the walk.
 #[derive(Clone, Copy)]
 pub struct WalkOptions<'a> {
@@ -233,59 +290,25 @@ pub fn walk(
         // Shapes from the rule.
         let bottom_shapes: PerBlob<&Shape> =
             bottom_ids.iter().map(|&id| &blobs[id].shape).collect();
-        let inferred = match layers::infer(&lp, &bottom_shapes, &opts.ctx) {
-            Some(Ok(out)) => (out, true),
-            Some(Err(e)) => {
-                let mut error = err(format!("layer '{name}' ({ty}): {}", e.message));
-                if let Some(h) = e.hint {
-                    error = error.with_hint(h);
-                }
-                return Err(error);
-            }
-            None => {
-                if opts.strict {
-                    return Err(err(format!("unknown layer type '{ty}' (layer '{name}')"))
-                        .with_hint(
+        let unknown = || {
+            if opts.strict {
+                return Err(
+                    err(format!("unknown layer type '{ty}' (layer '{name}')")).with_hint(
                         "without --strict, an unknown type passes its first bottom's shape through",
-                    ));
-                }
-                warnings.push(Warning {
-                    file: file.to_string(),
-                    line: pos.line,
-                    col: pos.col,
-                    message: unknown_type_note(name, ty),
-                });
-                (
-                    pass_through(&lp, &bottom_shapes, &opts.ctx, file, pos)?,
-                    false,
-                )
+                    ),
+                );
             }
+            warnings.push(Warning {
+                file: file.to_string(),
+                line: pos.line,
+                col: pos.col,
+                message: unknown_type_note(name, ty),
+            });
+            Ok(())
         };
+        let (mut out, known_type) = layer_out(file, &lp, &bottom_shapes, opts, pos, unknown)?;
         // The bottoms' shapes are borrowed from `blobs` until here.
         drop(bottom_shapes);
-        let (mut out, known_type) = inferred;
-        if out.tops.len() != lp.top.len() {
-            return Err(err(format!(
-                "layer '{name}' ({ty}) makes {} top(s) but {} are named",
-                out.tops.len(),
-                lp.top.len()
-            )));
-        }
-        // A Parameter layer's top is a learned blob, not data: the batch does not size it.
-        // SSD's AnnotatedData label is one [1,1,1,8] plane whatever the batch: only its data
-        // top is batched.
-        if lp.bottom.is_empty() && ty != "Parameter" {
-            if let Some(n) = opts.batch {
-                let batched = if ty == "AnnotatedData" {
-                    1
-                } else {
-                    out.tops.len()
-                };
-                for s in out.tops.iter_mut().take(batched).filter(|s| !s.is_empty()) {
-                    s[0] = n;
-                }
-            }
-        }
 
         // Tops: in place when top j is bottom j; otherwise a new blob, never one made before.
         let mut top_ids = PerBlob::with_capacity(lp.top.len());
@@ -468,6 +491,59 @@ pub fn walk(
     Ok(Analysis { layers, blobs })
 }
 
+/// What a layer makes of its bottoms' shapes: its rule's tops, parameters and MACs, with the
+/// batch set on a net input's tops; for a type no rule knows (after `unknown` allowed it), the
+/// shapes passed through. The part of the walk that depends on shapes, shared with
+/// `rebatch`. Also whether a rule knew the type.
+fn layer_out(
+    file: &str,
+    lp: &LayerParameter,
+    bottoms: &[&Shape],
+    opts: &WalkOptions,
+    pos: Pos,
+    unknown: impl FnOnce() -> Result<()>,
+) -> Result<(layers::Out, bool)> {
+    let (name, ty) = (lp.name(), lp.r#type());
+    let err = |msg: String| Error::invalid(file, Some(pos), msg);
+    let (mut out, known_type) = match layers::infer(lp, bottoms, &opts.ctx) {
+        Some(Ok(out)) => (out, true),
+        Some(Err(e)) => {
+            let mut error = err(format!("layer '{name}' ({ty}): {}", e.message));
+            if let Some(h) = e.hint {
+                error = error.with_hint(h);
+            }
+            return Err(error);
+        }
+        None => {
+            unknown()?;
+            (pass_through(lp, bottoms, &opts.ctx, file, pos)?, false)
+        }
+    };
+    if out.tops.len() != lp.top.len() {
+        return Err(err(format!(
+            "layer '{name}' ({ty}) makes {} top(s) but {} are named",
+            out.tops.len(),
+            lp.top.len()
+        )));
+    }
+    // A Parameter layer's top is a learned blob, not data: the batch does not size it.
+    // SSD's AnnotatedData label is one [1,1,1,8] plane whatever the batch: only its data
+    // top is batched.
+    if lp.bottom.is_empty() && ty != "Parameter" {
+        if let Some(n) = opts.batch {
+            let batched = if ty == "AnnotatedData" {
+                1
+            } else {
+                out.tops.len()
+            };
+            for s in out.tops.iter_mut().take(batched).filter(|s| !s.is_empty()) {
+                s[0] = n;
+            }
+        }
+    }
+    Ok((out, known_type))
+}
+
 /// An unknown type: each top takes a shape given with `--input`, else the first bottom's.
 fn pass_through(
     lp: &LayerParameter,
@@ -559,15 +635,20 @@ fn backward_analysis(
         if !l.need_backward || l.macs == 0 {
             continue;
         }
-        let weights = l.params.iter().any(|p| p.learns) || force_backward && !l.params.is_empty();
-        let data = l.bottom_need_backward.iter().any(|&b| b);
-        let times = u64::from(weights) + u64::from(data);
         l.backward_macs = l
             .macs
-            .checked_mul(times)
+            .checked_mul(backward_times(l, force_backward))
             .ok_or_else(|| too_many(file, l, "backward MACs"))?;
     }
     Ok(())
+}
+
+/// How many times a layer's backward pass repeats its forward MACs: once for the weight
+/// gradient, once for the bottoms' (SPEC §2).
+fn backward_times(l: &LayerInfo, force_backward: bool) -> u64 {
+    let weights = l.params.iter().any(|p| p.learns) || force_backward && !l.params.is_empty();
+    let data = l.bottom_need_backward.iter().any(|&b| b);
+    u64::from(weights) + u64::from(data)
 }
 
 /// The report's totals are 64-bit counts: a net whose sums would not fit is refused with the

@@ -49,7 +49,7 @@ pub struct Analyzed {
 pub fn analyze(opts: &Options) -> Result<Analyzed> {
     let mut warnings = Vec::new();
     let loaded = load::load(&opts.path, read_options(opts), &mut warnings)?;
-    analyze_loaded(opts, loaded, warnings)
+    analyze_loaded(opts, loaded, warnings, NextNet::Resized)
 }
 
 /// Like `analyze`, for text already in memory (`opts.path` is ignored; `file` names the text
@@ -57,7 +57,7 @@ pub fn analyze(opts: &Options) -> Result<Analyzed> {
 pub fn analyze_bytes(opts: &Options, file: String, bytes: &[u8]) -> Result<Analyzed> {
     let mut warnings = Vec::new();
     let loaded = load::load_bytes(file, bytes, read_options(opts), &mut warnings)?;
-    analyze_loaded(opts, loaded, warnings)
+    analyze_loaded(opts, loaded, warnings, NextNet::Resized)
 }
 
 fn read_options(opts: &Options) -> ReadOptions {
@@ -66,10 +66,22 @@ fn read_options(opts: &Options) -> ReadOptions {
     }
 }
 
+/// How the net one sample larger is made, for the per-sample figures.
+#[derive(Clone, Copy)]
+enum NextNet {
+    /// The walked net's blobs resized (`analysis::rebatch`), or built again when that cannot
+    /// tell.
+    Resized,
+    /// Built again: the reference the tests hold the resized net to.
+    #[cfg(test)]
+    Rebuilt,
+}
+
 fn analyze_loaded(
     opts: &Options,
     loaded: load::NetFile,
     mut warnings: Vec<Warning>,
+    how: NextNet,
 ) -> Result<Analyzed> {
     let mut net = loaded.net;
     let upgraded = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)?;
@@ -119,35 +131,24 @@ fn analyze_loaded(
     let solver_param = solver.map(|s| &s.solver);
     let file = loaded.file.as_str();
     // Memory: the same net one sample larger gives the per-sample part of every figure (a net
-    // that cannot be rebuilt at another batch counts as fixed). It is built and replayed first,
-    // and dropped before the net at its own batch is built, so that a large net is not held
-    // twice: its batch comes from `--batch`, or from the layers up to the first input.
+    // that cannot be built at another batch counts as fixed). Its batch is the net's, from
+    // `--batch` or its first input.
     let tally = |a: &Analysis| memory::tally(file, a, phase, &opts.memory, solver_param);
-    let build_next = |batch: u64| -> Result<Option<memory::Tallies>> {
-        let Some(batch) = batch.checked_add(1).and_then(|b| i64::try_from(b).ok()) else {
-            return Ok(None);
-        };
-        let walk = WalkOptions {
-            batch: Some(batch),
-            tally_only: true,
-            ..walk
-        };
-        match analysis::walk(file, &nodes, &walk, &mut Vec::new()) {
-            Ok(next) => tally(&next).map(Some),
-            Err(_) => Ok(None),
-        }
-    };
-    let guess = predicted_batch(file, &nodes, &walk);
-    // Its errors wait: the net at its own batch is refused first, as Caffe would.
-    let early = guess.map(build_next);
-    let analysis = analysis::walk(file, &nodes, &walk, &mut warnings)?;
+    let mut analysis = analysis::walk(file, &nodes, &walk, &mut warnings)?;
     let here = tally(&analysis)?;
-    let next = match (early, memory::batch_of(&analysis)) {
-        (Some(next), Some(b)) if guess == Some(b) => next?,
-        // The prefix walks exactly as the whole walk does, so the guess holds; should it ever
-        // miss, the net at the real batch + 1 is built now.
-        (_, Some(b)) => build_next(b)?,
-        (_, None) => None,
+    let next = match next_walk(&analysis, &walk) {
+        None => None,
+        Some(walk) => {
+            let resized = match how {
+                NextNet::Resized => rebatched(file, &mut analysis, &walk, tally),
+                #[cfg(test)]
+                NextNet::Rebuilt => None,
+            };
+            match resized {
+                Some(next) => Some(next?),
+                None => walked(file, &nodes, &walk, tally)?,
+            }
+        }
     };
     let (test_nets, test_errors) = match (solver, generic) {
         (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
@@ -180,15 +181,47 @@ fn analyze_loaded(
     })
 }
 
-/// The batch `memory::batch_of` will find, from a walk of the layers up to the first one that
-/// makes a net input: the whole walk does the same there. `None` when that prefix does not
-/// build (the whole walk then reports why).
-fn predicted_batch(file: &str, nodes: &[Node], walk: &WalkOptions) -> Option<u64> {
-    let first_input = nodes
-        .iter()
-        .position(|n| n.lp.bottom.is_empty() && !n.lp.top.is_empty())?;
-    let a = analysis::walk(file, &nodes[..=first_input], walk, &mut Vec::new()).ok()?;
-    memory::batch_of(&a)
+/// The walk of the net one sample larger: at `--batch` or its first input's batch, + 1. `None`
+/// when the net has no batch (no input, or one of 0).
+fn next_walk<'a>(analysis: &Analysis, walk: &WalkOptions<'a>) -> Option<WalkOptions<'a>> {
+    let batch = memory::batch_of(analysis)?.checked_add(1)?;
+    Some(WalkOptions {
+        batch: Some(i64::try_from(batch).ok()?),
+        ..*walk
+    })
+}
+
+/// The net at `walk`'s batch replayed on `analysis` with its blobs resized, then sized back.
+/// `None` when only a full walk can tell (`analysis::rebatch`).
+fn rebatched(
+    file: &str,
+    analysis: &mut Analysis,
+    walk: &WalkOptions,
+    tally: impl Fn(&Analysis) -> Result<memory::Tallies>,
+) -> Option<Result<memory::Tallies>> {
+    let mut sizes = analysis::rebatch(file, analysis, walk)?;
+    analysis.swap_blob_shapes(&mut sizes);
+    let next = tally(analysis);
+    analysis.swap_blob_shapes(&mut sizes);
+    Some(next)
+}
+
+/// The net at `walk`'s batch built again (only what the replay reads) and replayed; `None`
+/// when it cannot be built: the net then counts as fixed.
+fn walked(
+    file: &str,
+    nodes: &[Node],
+    walk: &WalkOptions,
+    tally: impl Fn(&Analysis) -> Result<memory::Tallies>,
+) -> Result<Option<memory::Tallies>> {
+    let walk = WalkOptions {
+        tally_only: true,
+        ..*walk
+    };
+    match analysis::walk(file, nodes, &walk, &mut Vec::new()) {
+        Ok(next) => tally(&next).map(Some),
+        Err(_) => Ok(None),
+    }
 }
 
 /// A solver's test nets, as solver.cpp InitTestNets makes them: each `test_net_param`, each
@@ -295,5 +328,153 @@ pub fn report(a: Analyzed) -> Report {
         fit: a.memory.fit,
         suggestions: a.memory.suggestions,
         warnings: a.warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analyzed(opts: &Options, how: NextNet) -> Result<Analyzed> {
+        let mut warnings = Vec::new();
+        let loaded = load::load(&opts.path, read_options(opts), &mut warnings)?;
+        analyze_loaded(opts, loaded, warnings, how)
+    }
+
+    fn analyzed_text(text: &str, how: NextNet) -> Analyzed {
+        let opts = Options::default();
+        let mut warnings = Vec::new();
+        let bytes = text.as_bytes();
+        let loaded = load::load_bytes("t".into(), bytes, read_options(&opts), &mut warnings);
+        analyze_loaded(&opts, loaded.unwrap(), warnings, how).unwrap()
+    }
+
+    /// `analysis::rebatch` of the net at its batch (2) + 1.
+    fn rebatch(a: &Analyzed) -> Option<Vec<analysis::BlobSize>> {
+        let given = HashMap::new();
+        let walk = WalkOptions {
+            ctx: Ctx {
+                phase: Phase::Test,
+                given: &given,
+                pooling: PoolingRule::default(),
+            },
+            batch: Some(3),
+            strict: false,
+            force_backward: false,
+            tally_only: false,
+        };
+        analysis::rebatch("t", &a.analysis, &walk)
+    }
+
+    const INPUT: &str = "layer { name: 'data' type: 'Input' top: 'data' \
+                         input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }";
+
+    #[test]
+    fn rebatch_resizes_every_blob() {
+        let net = format!(
+            "{INPUT}
+             layer {{ name: 'conv' type: 'Convolution' bottom: 'data' top: 'conv'
+                     convolution_param {{ num_output: 4 kernel_size: 3 }} }}
+             layer {{ name: 'relu' type: 'ReLU' bottom: 'conv' top: 'conv' }}
+             layer {{ name: 'fc' type: 'InnerProduct' bottom: 'conv' top: 'fc'
+                     inner_product_param {{ num_output: 10 }} }}"
+        );
+        let a = analyzed_text(&net, NextNet::Resized);
+        // At 3: 3*3*8*8 = 576; the 3x3 convolution makes 6x6 planes, 3*4*6*6 = 432; 3*10.
+        let want = vec![
+            (vec![3, 3, 8, 8], 576),
+            (vec![3, 4, 6, 6], 432),
+            (vec![3, 10], 30),
+        ];
+        assert_eq!(rebatch(&a), Some(want));
+    }
+
+    /// Parameters sized by the batch, or a net that fails one sample larger: the net is built
+    /// again, and in the second case counts as fixed.
+    #[test]
+    fn rebatch_leaves_to_a_walk_what_only_a_walk_can_tell() {
+        // Over axis 0, the weights are [10, N*3*8*8].
+        let over_the_batch = format!(
+            "{INPUT}
+             layer {{ name: 'fc' type: 'InnerProduct' bottom: 'data' top: 'fc'
+                     inner_product_param {{ num_output: 10 axis: 0 }} }}"
+        );
+        // 2*3*8*8 = 384 = 2*192 elements, but 576 at 3.
+        let fixed_shape = format!(
+            "{INPUT}
+             layer {{ name: 'r' type: 'Reshape' bottom: 'data' top: 'r'
+                     reshape_param {{ shape {{ dim: 2 dim: 192 }} }} }}"
+        );
+        for net in [&over_the_batch, &fixed_shape] {
+            let a = analyzed_text(net, NextNet::Resized);
+            assert_eq!(rebatch(&a), None, "{net}");
+            let b = analyzed_text(net, NextNet::Rebuilt);
+            assert_eq!(format!("{:?}", a.memory), format!("{:?}", b.memory));
+        }
+        let caffe = analyzed_text(&fixed_shape, NextNet::Resized)
+            .memory
+            .memory
+            .caffe;
+        assert_eq!((caffe.per_sample, caffe.fixed), (0, caffe.total));
+        let caffe = analyzed_text(&over_the_batch, NextNet::Resized)
+            .memory
+            .memory
+            .caffe;
+        // Per sample, in floats: the input's 3*8*8 = 192 and the weights' 10*192 (the top,
+        // [10], does not grow): (192 + 1920) * 4 = 8448 bytes.
+        assert_eq!(caffe.per_sample, 8448);
+    }
+
+    /// The per-sample figures of every testdata and corpus net, in both phases and at other
+    /// settings, are the same from the walked net resized as from the net built again at
+    /// batch + 1; so is every error.
+    #[test]
+    fn nets_resized_equal_nets_rebuilt() {
+        let flag_sets: [(Option<Phase>, Option<i64>, memory::Flags); 4] = [
+            (None, None, memory::Flags::default()),
+            (Some(Phase::Train), None, memory::Flags::default()),
+            (
+                Some(Phase::Train),
+                Some(7),
+                memory::Flags {
+                    optimizer: Some(memory::Optimizer::Adam),
+                    buffers: true,
+                    ..Default::default()
+                },
+            ),
+            (
+                Some(Phase::Test),
+                Some(1),
+                memory::Flags {
+                    dtype: memory::Dtype::Fp16,
+                    ..Default::default()
+                },
+            ),
+        ];
+        let mut compared = 0;
+        for path in crate::net_files::all() {
+            for (phase, batch, memory) in &flag_sets {
+                let opts = Options {
+                    path: path.to_string_lossy().into_owned(),
+                    phase: *phase,
+                    batch: *batch,
+                    memory: memory.clone(),
+                    ..Default::default()
+                };
+                match (
+                    analyzed(&opts, NextNet::Resized),
+                    analyzed(&opts, NextNet::Rebuilt),
+                ) {
+                    (Ok(a), Ok(b)) => {
+                        let (a, b) = (format!("{:?}", a.memory), format!("{:?}", b.memory));
+                        assert_eq!(a, b, "{}", opts.path);
+                        compared += 1;
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    (a, b) => panic!("{}: {:?} against {:?}", opts.path, a.err(), b.err()),
+                }
+            }
+        }
+        assert!(compared > 100, "{compared} compared");
     }
 }

@@ -262,7 +262,7 @@ pub fn resolve(flags: &Flags, solver: Option<&SolverParameter>) -> Result<Resolv
 }
 
 /// One net's replay at one batch, in both models: all that `compute` needs of the net at
-/// B + 1, so that net can be dropped before the one at B is built.
+/// B + 1, which is not kept.
 #[derive(Debug)]
 pub struct Tallies {
     caffe: Tally,
