@@ -118,12 +118,53 @@ impl Analysis {
 /// A blob's shape and element count.
 pub type BlobSize = (Shape, u64);
 
-impl Analysis {
-    /// Exchanges every blob's shape and count with `other`'s (from `rebatch`), and back.
-    pub fn swap_blob_shapes(&mut self, other: &mut [BlobSize]) {
-        for (b, (shape, count)) in self.blobs.iter_mut().zip(other) {
-            std::mem::swap(&mut b.shape, shape);
-            std::mem::swap(&mut b.count, count);
+/// A walked net as the memory models replay it: its blobs at the walk's batch, or resized to
+/// another batch by `rebatch`, the net itself unchanged.
+#[derive(Clone, Copy)]
+pub struct NetView<'a> {
+    pub analysis: &'a Analysis,
+    resized: Option<&'a [BlobSize]>,
+}
+
+impl<'a> NetView<'a> {
+    pub fn new(analysis: &'a Analysis) -> Self {
+        NetView {
+            analysis,
+            resized: None,
+        }
+    }
+
+    /// `analysis` with the blob sizes `rebatch` found.
+    pub fn resized(analysis: &'a Analysis, sizes: &'a [BlobSize]) -> Self {
+        NetView {
+            analysis,
+            resized: Some(sizes),
+        }
+    }
+
+    pub fn layers(self) -> &'a [LayerInfo] {
+        &self.analysis.layers
+    }
+
+    pub fn blob_count(self) -> usize {
+        self.analysis.blobs.len()
+    }
+
+    pub fn is_input(self, id: usize) -> bool {
+        self.analysis.blobs[id].is_input
+    }
+
+    pub fn shape(self, id: usize) -> &'a Shape {
+        match self.resized {
+            Some(sizes) => &sizes[id].0,
+            None => &self.analysis.blobs[id].shape,
+        }
+    }
+
+    pub fn count(self, id: usize) -> u64 {
+        match self.resized {
+            Some(sizes) => sizes[id].1,
+            None => self.analysis.blobs[id].count,
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::analysis::{self, Analysis, WalkOptions};
+use crate::analysis::{self, Analysis, NetView, WalkOptions};
 use crate::error::Result;
 use crate::filter::{self, State};
 use crate::graph::Node;
@@ -133,14 +133,14 @@ fn analyze_loaded(
     // Memory: the same net one sample larger gives the per-sample part of every figure (a net
     // that cannot be built at another batch counts as fixed). Its batch is the net's, from
     // `--batch` or its first input.
-    let tally = |a: &Analysis| memory::tally(file, a, phase, &opts.memory, solver_param);
-    let mut analysis = analysis::walk(file, &nodes, &walk, &mut warnings)?;
-    let here = tally(&analysis)?;
+    let tally = |net: NetView| memory::tally(file, net, phase, &opts.memory, solver_param);
+    let analysis = analysis::walk(file, &nodes, &walk, &mut warnings)?;
+    let here = tally(NetView::new(&analysis))?;
     let next = match next_walk(&analysis, &walk) {
         None => None,
         Some(walk) => {
             let resized = match how {
-                NextNet::Resized => rebatched(file, &mut analysis, &walk, tally),
+                NextNet::Resized => rebatched(file, &analysis, &walk, tally),
                 #[cfg(test)]
                 NextNet::Rebuilt => None,
             };
@@ -191,19 +191,16 @@ fn next_walk<'a>(analysis: &Analysis, walk: &WalkOptions<'a>) -> Option<WalkOpti
     })
 }
 
-/// The net at `walk`'s batch replayed on `analysis` with its blobs resized, then sized back.
-/// `None` when only a full walk can tell (`analysis::rebatch`).
+/// The net at `walk`'s batch replayed as `analysis` with its blobs resized. `None` when only
+/// a full walk can tell (`analysis::rebatch`).
 fn rebatched(
     file: &str,
-    analysis: &mut Analysis,
+    analysis: &Analysis,
     walk: &WalkOptions,
-    tally: impl Fn(&Analysis) -> Result<memory::Tallies>,
+    tally: impl Fn(NetView) -> Result<memory::Tallies>,
 ) -> Option<Result<memory::Tallies>> {
-    let mut sizes = analysis::rebatch(file, analysis, walk)?;
-    analysis.swap_blob_shapes(&mut sizes);
-    let next = tally(analysis);
-    analysis.swap_blob_shapes(&mut sizes);
-    Some(next)
+    let sizes = analysis::rebatch(file, analysis, walk)?;
+    Some(tally(NetView::resized(analysis, &sizes)))
 }
 
 /// The net at `walk`'s batch built again (only what the replay reads) and replayed; `None`
@@ -212,14 +209,14 @@ fn walked(
     file: &str,
     nodes: &[Node],
     walk: &WalkOptions,
-    tally: impl Fn(&Analysis) -> Result<memory::Tallies>,
+    tally: impl Fn(NetView) -> Result<memory::Tallies>,
 ) -> Result<Option<memory::Tallies>> {
     let walk = WalkOptions {
         tally_only: true,
         ..*walk
     };
     match analysis::walk(file, nodes, &walk, &mut Vec::new()) {
-        Ok(next) => tally(&next).map(Some),
+        Ok(next) => tally(NetView::new(&next)).map(Some),
         Err(_) => Ok(None),
     }
 }

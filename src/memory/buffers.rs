@@ -4,7 +4,7 @@
 
 use smallvec::smallvec;
 
-use crate::analysis::{Analysis, LayerInfo, PerBlob};
+use crate::analysis::{LayerInfo, NetView, PerBlob};
 use crate::layers::{param_or_default, Shape};
 use crate::proto::{
     convolution_parameter, eltwise_parameter::EltwiseOp, lrn_parameter, pooling_parameter,
@@ -147,7 +147,7 @@ pub struct LayerMem {
 
 struct Cx<'a> {
     l: &'a LayerInfo,
-    a: &'a Analysis,
+    net: NetView<'a>,
     cfg: &'a Cfg,
     gpu: bool,
     /// TRAIN and Caffe runs this layer's backward.
@@ -159,11 +159,11 @@ impl<'a> Cx<'a> {
     /// Shapes are borrowed from the analysis, not from the context, so a rule can hold one
     /// while it records buffers.
     fn bottom(&self, i: usize) -> &'a Shape {
-        &self.a.blobs[self.l.bottom_ids[i]].shape
+        self.net.shape(self.l.bottom_ids[i])
     }
 
     fn top(&self, i: usize) -> &'a Shape {
-        &self.a.blobs[self.l.top_ids[i]].shape
+        self.net.shape(self.l.top_ids[i])
     }
 
     fn propagate(&self, i: usize) -> bool {
@@ -246,7 +246,7 @@ fn axis(axis: i32, num_axes: usize) -> usize {
 /// held before is replaced).
 pub fn layer_mem(
     l: &LayerInfo,
-    a: &Analysis,
+    net: NetView,
     cfg: &Cfg,
     out: &mut LayerMem,
 ) -> Result<(), Overflow> {
@@ -257,7 +257,7 @@ pub fn layer_mem(
     out.grad.forward_writes.resize(l.bottom_ids.len(), false);
     let mut cx = Cx {
         l,
-        a,
+        net,
         cfg,
         gpu: cfg.device == Device::Gpu,
         backward: cfg.train.is_some() && l.need_backward,

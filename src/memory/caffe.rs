@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::analysis::{Analysis, LayerInfo};
+use crate::analysis::{LayerInfo, NetView};
 
 use super::buffers::{self, Alias, Elem, LayerMem};
 use super::settings::{CaffeSolver, Device, Engine};
@@ -136,12 +136,12 @@ pub fn shape_bytes(axes: usize) -> Result<u64, Overflow> {
 /// every layer, with its alias, as the replay reaches it: another model counts in the same
 /// pass (the `ideal` model, see `super::tally`).
 pub fn simulate(
-    a: &Analysis,
+    net: NetView,
     cfg: &Cfg,
     shared_layer_names: &BTreeSet<&str>,
     mut each: impl FnMut(usize, &LayerInfo, Alias) -> Result<(), Overflow>,
 ) -> Result<Tally, Overflow> {
-    let n = a.blobs.len();
+    let n = net.blob_count();
     let mut t = Tally::default();
     let train = cfg.train.is_some();
     let host_meta = cfg.device == Device::Cpu;
@@ -168,7 +168,7 @@ pub fn simulate(
     let mut backward = vec![false; n];
     // The layer being replayed, refilled for each.
     let mut m = LayerMem::default();
-    for (li, l) in a.layers.iter().enumerate() {
+    for (li, l) in net.layers().iter().enumerate() {
         // Blob data: each top a layer writes, once per Blob (net.cpp AppendTop,
         // syncedmem.cpp). DummyData fills its tops at set-up (dummy_data_layer.cpp LayerSetUp
         // runs Forward).
@@ -196,12 +196,12 @@ pub fn simulate(
                 }
                 _ => {}
             }
-            meta = add(meta, shape_bytes(a.blobs[id].shape.len())?)?;
+            meta = add(meta, shape_bytes(net.shape(id).len())?)?;
             if data_root[id] == id && !borrowed[id] {
                 t.add(
                     Part::Activations,
                     when,
-                    cfg.bytes_of(a.blobs[id].count, Elem::Dtype)?,
+                    cfg.bytes_of(net.count(id), Elem::Dtype)?,
                 )?;
             }
         }
@@ -231,7 +231,7 @@ pub fn simulate(
         }
 
         // Layer-internal buffers, and what the layer's forward and backward touch.
-        buffers::layer_mem(l, a, cfg, &mut m)?;
+        buffers::layer_mem(l, net, cfg, &mut m)?;
         if !m.modeled && !t.unmodeled.contains(l.ty()) {
             t.unmodeled.insert(l.ty().to_string());
         }
@@ -283,7 +283,7 @@ pub fn simulate(
             t.add(
                 Part::ActivationDiffs,
                 when,
-                cfg.bytes_of(a.blobs[id].count, Elem::Dtype)?,
+                cfg.bytes_of(net.count(id), Elem::Dtype)?,
             )?;
         }
     }

@@ -2,7 +2,7 @@
 //! thumb practitioners use. Its parts are defined exactly by the spec; nothing here depends on
 //! how Caffe lays memory out.
 
-use crate::analysis::{Analysis, LayerInfo};
+use crate::analysis::{LayerInfo, NetView};
 use crate::layers::Phase;
 
 use super::settings::{Dtype, Optimizer};
@@ -51,7 +51,7 @@ pub struct Counts {
 /// Counts a net's layers in the order they run. The caffe replay feeds it each layer as it
 /// reaches it, so that a large net's layers are read from memory once for both models.
 pub struct Counter<'a> {
-    a: &'a Analysis,
+    net: NetView<'a>,
     phase: Phase,
     /// The buffer each blob's data is: an in-place top is its bottom's Blob already (one id
     /// in the analysis), and a Split top is its bottom's buffer.
@@ -68,11 +68,11 @@ pub struct Counter<'a> {
 }
 
 impl<'a> Counter<'a> {
-    pub fn new(a: &'a Analysis, phase: Phase) -> Self {
-        let n = a.blobs.len();
+    pub fn new(net: NetView<'a>, phase: Phase) -> Self {
+        let n = net.blob_count();
         let train = phase == Phase::Train;
         Counter {
-            a,
+            net,
             phase,
             root: (0..n).collect(),
             grad: vec![false; if train { n } else { 0 }],
@@ -114,18 +114,19 @@ impl<'a> Counter<'a> {
         let (mut activations, mut activation_gradients) = (0u64, 0u64);
         match self.phase {
             Phase::Train => {
-                for (id, b) in self.a.blobs.iter().enumerate() {
+                for id in 0..self.net.blob_count() {
                     if self.root[id] != id {
                         continue;
                     }
-                    activations = add(activations, b.count)?;
+                    let count = self.net.count(id);
+                    activations = add(activations, count)?;
                     // Net inputs (data, labels) never have a gradient.
-                    if self.grad[id] && !b.is_input {
-                        activation_gradients = add(activation_gradients, b.count)?;
+                    if self.grad[id] && !self.net.is_input(id) {
+                        activation_gradients = add(activation_gradients, count)?;
                     }
                 }
             }
-            Phase::Test => activations = peak_live(self.a, &self.root, &self.last_read)?,
+            Phase::Test => activations = peak_live(self.net, &self.root, &self.last_read)?,
         }
         Ok(Counts {
             phase: self.phase,
@@ -161,21 +162,21 @@ impl Counts {
 /// Inference: the peak of live activation elements with the layers run in order. A layer's
 /// new tops are allocated before it runs; a buffer is freed after the last layer that reads it
 /// has run; buffers nobody reads live to the end.
-fn peak_live(a: &Analysis, root: &[usize], last_read: &[Option<usize>]) -> Result<u64, Overflow> {
+fn peak_live(net: NetView, root: &[usize], last_read: &[Option<usize>]) -> Result<u64, Overflow> {
     // Elements freed after each layer, summed up front rather than listed per layer.
     // Subtracting the sum at once is subtracting each buffer in turn: `live` saturates at zero
     // either way, and so does a sum past 64 bits (more than `live` can be).
-    let mut freed = vec![0u64; a.layers.len()];
+    let mut freed = vec![0u64; net.layers().len()];
     for (id, last) in last_read.iter().enumerate() {
         if let Some(i) = *last {
-            freed[i] = freed[i].saturating_add(a.blobs[id].count);
+            freed[i] = freed[i].saturating_add(net.count(id));
         }
     }
     let (mut live, mut peak) = (0u64, 0u64);
-    for (l, &freed) in a.layers.iter().zip(&freed) {
+    for (l, &freed) in net.layers().iter().zip(&freed) {
         for (j, &t) in l.top_ids.iter().enumerate() {
             if !l.top_in_place[j] && root[t] == t {
-                live = add(live, a.blobs[t].count)?;
+                live = add(live, net.count(t))?;
             }
         }
         peak = peak.max(live);

@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, NetView};
 use crate::error::{Error, Result};
 use crate::layers::{Phase, Shape};
 use crate::proto::{LayerParameter, SolverParameter};
@@ -302,7 +302,7 @@ fn caffe_cfg(settings: &Resolved, phase: Phase, solver: Option<&SolverParameter>
 /// Replays `net` in both models, for `Input::here` and `Input::next`.
 pub fn tally(
     file: &str,
-    net: &Analysis,
+    net: NetView,
     phase: Phase,
     flags: &Flags,
     solver: Option<&SolverParameter>,
@@ -472,7 +472,7 @@ fn test_nets(
         .is_some_and(|s| s.test_interval() > 0 && s.test_initialization());
     let mut total = 0;
     for t in input.test_nets {
-        let tally = caffe::simulate(t, &test_cfg, &names, |_, _, _| Ok(()))?;
+        let tally = caffe::simulate(NetView::new(t), &test_cfg, &names, |_, _, _| Ok(()))?;
         let all = tally.total()?;
         let held = if runs_first {
             all - tally.shareable_params.min(all)
