@@ -1,7 +1,7 @@
 //! The layer list as Caffe runs it: the filtered layers with the Split layers Caffe inserts
 //! wherever one top feeds several consumers (src/caffe/util/insert_splits.cpp).
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use foldhash::HashMap;
 
@@ -14,7 +14,7 @@ use crate::textformat::Pos;
 pub struct Node {
     /// Shared, not copied, with the walks that follow: a LayerParameter is 144 bytes
     /// before its contents, and the net is walked twice (at its batch and one sample more).
-    pub lp: Rc<LayerParameter>,
+    pub lp: Arc<LayerParameter>,
     /// Where the layer starts in the file; an inserted Split has its producer's position.
     pub pos: Pos,
     /// A Split layer that Caffe added, not one written in the file.
@@ -60,7 +60,7 @@ fn check_name_length(file: &str, lp: &LayerParameter, pos: Pos) -> Result<()> {
 /// counts are plain vectors rather than maps keyed by (layer, top).
 pub fn insert_splits(
     file: &str,
-    layers: Vec<Rc<LayerParameter>>,
+    layers: Vec<Arc<LayerParameter>>,
     positions: Vec<Pos>,
 ) -> Result<Vec<Node>> {
     let mut first_top = Vec::with_capacity(layers.len() + 1);
@@ -131,7 +131,7 @@ pub fn insert_splits(
                 let rewired =
                     split_blob_name(name, &lp.bottom[j], t - first_top[producer], next_split[t]);
                 // A copy only when a solver's test nets share this layer too.
-                Rc::make_mut(&mut lp).bottom[j] = rewired;
+                Arc::make_mut(&mut lp).bottom[j] = rewired;
                 next_split[t] += 1;
             }
         }
@@ -155,7 +155,7 @@ pub fn insert_splits(
                     // The loss reads the first Split top; the consumers start at the second.
                     split.rare_mut().loss_weight =
                         (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect();
-                    Rc::make_mut(&mut lp).rare_mut().loss_weight.clear();
+                    Arc::make_mut(&mut lp).rare_mut().loss_weight.clear();
                     next_split[t] += 1;
                 }
                 splits.push(split);
@@ -168,7 +168,7 @@ pub fn insert_splits(
             inserted: false,
         });
         out.extend(splits.into_iter().map(|lp| Node {
-            lp: Rc::new(lp),
+            lp: Arc::new(lp),
             pos,
             inserted: true,
         }));

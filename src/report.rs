@@ -1,7 +1,7 @@
 //! The report: serde structs that are the JSON schema (SPEC §5). Output formats read it and
 //! never recompute anything.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -194,7 +194,7 @@ pub fn describe(
             totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
             // The names as the layer was built (a Split's rewired bottoms, a loss's automatic
             // top), moved out of the layer when nothing else holds it any more.
-            let (name, ty, bottoms, tops) = match Rc::try_unwrap(l.lp) {
+            let (name, ty, bottoms, tops) = match Arc::try_unwrap(l.lp) {
                 Ok(lp) => (
                     lp.name.unwrap_or_default(),
                     lp.r#type.unwrap_or_default(),
