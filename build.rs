@@ -34,6 +34,9 @@ fn main() {
     // which a layer sets one or two, are kept in a short list instead of a field each, which
     // made prost's struct 832 bytes per layer. build.rs writes the list's enum and accessors.
     config.extern_path(".caffe.LayerParameter", "crate::proto::LayerParameter");
+    // ParamSpec too (src/proto/param_spec.rs): 24 bytes, its seldom-set name and share mode
+    // boxed, where prost's is 48.
+    config.extern_path(".caffe.ParamSpec", "crate::proto::ParamSpec");
     std::fs::write(out.join("layer_sub.rs"), layer_sub_params(&fds)).unwrap();
     // Boxed, so that each unset one costs a pointer: V1LayerParameter's sub-messages (inline
     // they would make it kilobytes; V1 files are small, so it stays prost's), and every filler

@@ -144,7 +144,7 @@ pub fn insert_splits(
                 let blob = lp.top[j].clone();
                 let mut split = LayerParameter {
                     name: Some(split_layer_name(lp.name(), &blob, j)),
-                    r#type: Some("Split".to_string()),
+                    r#type: Some("Split".into()),
                     top: (0..n)
                         .map(|k| split_blob_name(lp.name(), &blob, j, k))
                         .collect(),

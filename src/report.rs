@@ -1,6 +1,7 @@
 //! The report: serde structs that are the JSON schema (SPEC §5). Output formats read it and
 //! never recompute anything.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -87,8 +88,9 @@ pub struct Param {
 #[derive(Debug, Clone, Serialize)]
 pub struct Layer {
     pub name: String,
+    /// Shared with the layer's, which is borrowed for the types the rules know.
     #[serde(rename = "type")]
-    pub ty: String,
+    pub ty: Cow<'static, str>,
     pub bottoms: Vec<String>,
     pub tops: Vec<String>,
     pub in_place: bool,
@@ -203,7 +205,7 @@ pub fn describe(
                 ),
                 Err(shared) => (
                     shared.name().to_string(),
-                    shared.r#type().to_string(),
+                    shared.r#type.clone().unwrap_or_default(),
                     shared.bottom.clone(),
                     shared.top.clone(),
                 ),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use caffe_mem::load::{self, ReadOptions};
-use caffe_mem::proto::{LayerParameter, NetParameter};
+use caffe_mem::proto::{LayerParameter, NetParameter, ParamSpec};
 use caffe_mem::textformat::Pos;
 use caffe_mem::upgrade::{self, Format};
 use caffe_mem::Error;
@@ -336,7 +336,11 @@ fn v1_net() {
         conv.param[0].share_mode(),
         caffe_mem::proto::param_spec::DimCheckMode::Permissive
     );
-    assert_eq!(conv.param[1].share_mode, None);
+    assert_eq!(
+        conv.param[1],
+        ParamSpec::new(Some("conv1_b".into()), None, Some(2.0), Some(0.0)),
+        "no share mode"
+    );
     assert_eq!(
         conv.convolution_param().unwrap().kernel_size,
         [5],

@@ -74,7 +74,7 @@ impl Brief {
     fn of(l: &Layer) -> Brief {
         Brief {
             name: l.name.clone(),
-            ty: l.ty.clone(),
+            ty: l.ty.to_string(),
             output_shapes: l.output_shapes.clone(),
             param_shapes: l.params.iter().map(|p| p.shape.clone()).collect(),
             param_count: l.param_count,

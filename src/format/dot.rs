@@ -61,7 +61,7 @@ pub fn render(report: &Report) -> String {
                 let what = if l.param_count > 0 {
                     format!("{}, {} params", l.ty, units::count(l.param_count))
                 } else {
-                    l.ty.clone()
+                    l.ty.to_string()
                 };
                 nodes[s.node].lines.push(format!("+ {} ({what})", l.name));
                 s.node
@@ -150,7 +150,7 @@ fn remember<'a>(
 
 /// The node's text: name, type, and what it costs when it costs something.
 fn node_lines(l: &Layer) -> Vec<String> {
-    let mut lines = vec![l.name.clone(), l.ty.clone()];
+    let mut lines = vec![l.name.clone(), l.ty.to_string()];
     let mut cost = Vec::new();
     if l.param_count > 0 {
         cost.push(format!("{} params", units::count(l.param_count)));
@@ -166,7 +166,7 @@ fn node_lines(l: &Layer) -> Vec<String> {
 
 /// A fill colour per kind of layer, so that the heavy layers stand out.
 fn fill(l: &Layer) -> &'static str {
-    let ty = l.ty.as_str();
+    let ty = &*l.ty;
     if l.bottoms.is_empty() {
         "#e8e8e8"
     } else if ty.contains("Convolution") {

@@ -52,7 +52,7 @@ impl Row {
         };
         Row {
             name: l.name.clone(),
-            ty: l.ty.clone(),
+            ty: l.ty.to_string(),
             kind,
             layers: 1,
             line: l.line,

@@ -173,7 +173,7 @@ fn upgrade_input(
     };
     let mut input = LayerParameter {
         name: Some("input".to_string()),
-        r#type: Some("Input".to_string()),
+        r#type: Some("Input".into()),
         top: inputs,
         ..Default::default()
     };

@@ -173,7 +173,7 @@ fn upgrade_layer(
                 format!("unknown V1 layer type {shown} (layer '{}')", l.name()),
             ));
         };
-        out.r#type = Some(name.to_string());
+        out.r#type = Some(name.into());
     }
     // The per-blob lists (names, sharing modes, learning rates, decays) become one ParamSpec per
     // blob, as long as the longest list.
@@ -187,12 +187,14 @@ fn upgrade_layer(
     .max()
     .unwrap_or(0);
     out.param = (0..count)
-        .map(|i| ParamSpec {
-            name: l.param.get(i).cloned(),
-            // V1's STRICT/PERMISSIVE carry ParamSpec's numbers.
-            share_mode: l.blob_share_mode.get(i).copied(),
-            lr_mult: l.blobs_lr.get(i).copied(),
-            decay_mult: l.weight_decay.get(i).copied(),
+        .map(|i| {
+            ParamSpec::new(
+                l.param.get(i).cloned(),
+                // V1's STRICT/PERMISSIVE carry ParamSpec's numbers.
+                l.blob_share_mode.get(i).copied(),
+                l.blobs_lr.get(i).copied(),
+                l.weight_decay.get(i).copied(),
+            )
         })
         .collect();
     Ok(out)
