@@ -421,14 +421,10 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
-    use crate::textformat::{self, Kind, MESSAGES, MSG_LAYERPARAMETER};
+    use crate::textformat::{Kind, MESSAGES, MSG_LAYERPARAMETER};
 
     fn read(text: &str) -> (Vec<u8>, LayerParameter) {
-        let wire = textformat::parse(text.as_bytes(), MSG_LAYERPARAMETER)
-            .unwrap()
-            .wire;
-        let layer = LayerParameter::decode(wire.as_slice()).unwrap();
-        (wire, layer)
+        crate::proto::read_text(text, MSG_LAYERPARAMETER)
     }
 
     fn tags(l: &LayerParameter) -> Vec<u32> {

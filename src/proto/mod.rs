@@ -12,3 +12,13 @@ mod generated {
     #![allow(clippy::all, missing_docs)]
     include!(concat!(env!("OUT_DIR"), "/caffe.rs"));
 }
+
+/// A message read from protobuf text: its wire form, and that wire decoded.
+#[cfg(test)]
+fn read_text<M: prost::Message + Default>(text: &str, root: usize) -> (Vec<u8>, M) {
+    let wire = crate::textformat::parse(text.as_bytes(), root)
+        .unwrap()
+        .wire;
+    let message = M::decode(wire.as_slice()).unwrap();
+    (wire, message)
+}

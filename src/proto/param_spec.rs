@@ -161,14 +161,10 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
-    use crate::textformat::{self, MSG_PARAMSPEC};
+    use crate::textformat::MSG_PARAMSPEC;
 
     fn read(text: &str) -> (Vec<u8>, ParamSpec) {
-        let wire = textformat::parse(text.as_bytes(), MSG_PARAMSPEC)
-            .unwrap()
-            .wire;
-        let spec = ParamSpec::decode(wire.as_slice()).unwrap();
-        (wire, spec)
+        crate::proto::read_text(text, MSG_PARAMSPEC)
     }
 
     #[test]
