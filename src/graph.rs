@@ -63,28 +63,32 @@ pub fn insert_splits(
     layers: Vec<Arc<LayerParameter>>,
     positions: Vec<Pos>,
 ) -> Result<Vec<Node>> {
-    let mut first_top = Vec::with_capacity(layers.len() + 1);
-    first_top.push(0);
-    for lp in &layers {
-        first_top.push(first_top.last().copied().unwrap_or(0) + lp.top.len());
-    }
-    let tops = first_top.last().copied().unwrap_or(0);
+    // Counted first, so that each list below is sized once.
+    let (tops, bottoms) = layers
+        .iter()
+        .fold((0, 0), |(t, b), lp| (t + lp.top.len(), b + lp.bottom.len()));
+    let mut first_top = Vec::with_capacity(layers.len());
     // The layer of each numbered top.
     let mut top_layer = Vec::with_capacity(tops);
-    for (i, lp) in layers.iter().enumerate() {
-        top_layer.extend(std::iter::repeat_n(i, lp.top.len()));
-    }
     let mut last_top: HashMap<&str, usize> =
         HashMap::with_capacity_and_hasher(tops, Default::default());
     // The top each bottom reads, layer after layer.
-    let mut source: Vec<usize> = Vec::with_capacity(tops);
+    let mut source: Vec<usize> = Vec::with_capacity(bottoms);
     let mut consumers = vec![0usize; tops];
     let mut loss_weight = vec![0f32; tops];
 
     for (i, lp) in layers.iter().enumerate() {
         check_name_length(file, lp, positions[i])?;
+        let first = top_layer.len();
+        first_top.push(first);
+        // Most bottoms are a top of the layer just before, found there without hashing: the
+        // last one of that name, as in `last_top`.
+        let previous = i.checked_sub(1).map(|p| (&layers[p].top, first_top[p]));
         for (j, b) in lp.bottom.iter().enumerate() {
-            let Some(&t) = last_top.get(b.as_str()) else {
+            let t = previous
+                .and_then(|(tops, at)| Some(at + tops.iter().rposition(|t| t == b)?))
+                .or_else(|| last_top.get(b.as_str()).copied());
+            let Some(t) = t else {
                 return Err(Error::invalid(
                     file,
                     Some(positions[i]),
@@ -102,8 +106,9 @@ pub fn insert_splits(
             consumers[t] += 1;
         }
         for (j, t) in lp.top.iter().enumerate() {
-            last_top.insert(t.as_str(), first_top[i] + j);
+            last_top.insert(t.as_str(), first + j);
         }
+        top_layer.extend(std::iter::repeat_n(i, lp.top.len()));
         for (j, &w) in lp.loss_weight().iter().enumerate().take(lp.top.len()) {
             let t = last_top[lp.top[j].as_str()];
             loss_weight[t] = w;
@@ -135,43 +140,45 @@ pub fn insert_splits(
                 next_split[t] += 1;
             }
         }
-        let mut splits = Vec::new();
-        for j in 0..lp.top.len() {
+        let at = out.len();
+        placed.push(at);
+        let top_count = lp.top.len();
+        out.push(Node {
+            lp,
+            pos,
+            inserted: false,
+        });
+        for j in 0..top_count {
             let t = first_top[i] + j;
             let n = consumers[t];
             if n > 1 {
                 let w = loss_weight[t];
-                let blob = lp.top[j].clone();
+                let lp = &out[at].lp;
+                let (name, blob) = (lp.name(), &lp.top[j]);
                 let mut split = LayerParameter {
-                    name: Some(split_layer_name(lp.name(), &blob, j)),
+                    name: Some(split_layer_name(name, blob, j)),
                     r#type: Some("Split".into()),
-                    top: (0..n)
-                        .map(|k| split_blob_name(lp.name(), &blob, j, k))
-                        .collect(),
-                    bottom: vec![blob],
+                    top: (0..n).map(|k| split_blob_name(name, blob, j, k)).collect(),
+                    bottom: vec![blob.clone()],
                     ..Default::default()
                 };
                 if w != 0.0 {
                     // The loss reads the first Split top; the consumers start at the second.
                     split.rare_mut().loss_weight =
                         (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect();
-                    Arc::make_mut(&mut lp).rare_mut().loss_weight.clear();
+                    Arc::make_mut(&mut out[at].lp)
+                        .rare_mut()
+                        .loss_weight
+                        .clear();
                     next_split[t] += 1;
                 }
-                splits.push(split);
+                out.push(Node {
+                    lp: Arc::new(split),
+                    pos,
+                    inserted: true,
+                });
             }
         }
-        placed.push(out.len());
-        out.push(Node {
-            lp,
-            pos,
-            inserted: false,
-        });
-        out.extend(splits.into_iter().map(|lp| Node {
-            lp: Arc::new(lp),
-            pos,
-            inserted: true,
-        }));
     }
     Ok(out)
 }

@@ -5,6 +5,8 @@ use caffe_mem::filter::{filter, State};
 use caffe_mem::graph::{insert_splits, Node};
 use caffe_mem::layers::Phase;
 use caffe_mem::load::{load, ReadOptions};
+use caffe_mem::proto::LayerParameter;
+use caffe_mem::textformat::Pos;
 use caffe_mem::upgrade::upgrade;
 
 fn build(file: &str, phase: Phase, stages: &[&str], level: i32) -> caffe_mem::Result<Vec<Node>> {
@@ -99,6 +101,31 @@ fn splits_follow_in_place_layers_and_loss_weights() {
     assert_eq!(n[8].lp.bottom, ["sum_sum_0_split_1"]);
     // An inserted split carries its producer's position.
     assert_eq!(n[7].pos, n[6].pos);
+}
+
+#[test]
+fn a_bottom_reads_the_last_top_of_its_name_next_door_or_further_back() {
+    // `d` writes 'x' twice: the second is the blob. `c1` (right after `d`) and `c2` (after
+    // `c1`) both read that one, so it is split as `d`'s top 1.
+    let layer = |name: &str, bottom: &[&str], top: &[&str]| {
+        std::sync::Arc::new(LayerParameter {
+            name: Some(name.to_string()),
+            r#type: Some("Layer".into()),
+            bottom: bottom.iter().map(|b| b.to_string()).collect(),
+            top: top.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        })
+    };
+    let layers = vec![
+        layer("d", &[], &["x", "x"]),
+        layer("c1", &["x"], &["y"]),
+        layer("c2", &["x"], &["z"]),
+    ];
+    let n = insert_splits("net.prototxt", layers, vec![Pos::default(); 3]).unwrap();
+    assert_eq!(names(&n), ["d", "x_d_1_split", "c1", "c2"]);
+    assert_eq!(n[1].lp.top, ["x_d_1_split_0", "x_d_1_split_1"]);
+    assert_eq!(n[2].lp.bottom, ["x_d_1_split_0"]);
+    assert_eq!(n[3].lp.bottom, ["x_d_1_split_1"]);
 }
 
 #[test]
