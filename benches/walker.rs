@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use caffe_mem::analysis::{self, WalkOptions};
 use caffe_mem::filter::{self, State};
@@ -63,7 +63,7 @@ fn walker(c: &mut Criterion) {
                     let fresh = loaded
                         .layers
                         .iter()
-                        .map(|l| Arc::new(LayerParameter::clone(l)));
+                        .map(|l| Rc::new(LayerParameter::clone(l)));
                     (loaded.net.clone(), fresh.collect())
                 },
                 |n| build(n).expect("builds"),

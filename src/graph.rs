@@ -1,7 +1,7 @@
 //! The layer list as Caffe runs it: the filtered layers with the Split layers Caffe inserts
 //! wherever one top feeds several consumers (src/caffe/util/insert_splits.cpp).
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use foldhash::HashMap;
 
@@ -14,7 +14,7 @@ use crate::textformat::Pos;
 pub struct Node {
     /// Shared, not copied, with the walks that follow: a LayerParameter is 144 bytes
     /// before its contents, and the net is walked twice (at its batch and one sample more).
-    pub lp: Arc<LayerParameter>,
+    pub lp: Rc<LayerParameter>,
     /// Where the layer starts in the file; an inserted Split has its producer's position.
     pub pos: Pos,
     /// A Split layer that Caffe added, not one written in the file.
@@ -60,7 +60,7 @@ fn check_name_length(file: &str, lp: &LayerParameter, pos: Pos) -> Result<()> {
 /// counts are plain vectors rather than maps keyed by (layer, top).
 pub fn insert_splits(
     file: &str,
-    layers: Vec<Arc<LayerParameter>>,
+    layers: Vec<Rc<LayerParameter>>,
     positions: Vec<Pos>,
 ) -> Result<Vec<Node>> {
     // Counted first, so that each list below is sized once.
@@ -136,7 +136,7 @@ pub fn insert_splits(
                 let rewired =
                     split_blob_name(name, &lp.bottom[j], t - first_top[producer], next_split[t]);
                 // A copy only when a solver's test nets share this layer too.
-                Arc::make_mut(&mut lp).bottom[j] = rewired;
+                Rc::make_mut(&mut lp).bottom[j] = rewired;
                 next_split[t] += 1;
             }
         }
@@ -166,14 +166,11 @@ pub fn insert_splits(
                     // The loss reads the first Split top; the consumers start at the second.
                     split.rare_mut().loss_weight =
                         (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect();
-                    Arc::make_mut(&mut out[at].lp)
-                        .rare_mut()
-                        .loss_weight
-                        .clear();
+                    Rc::make_mut(&mut out[at].lp).rare_mut().loss_weight.clear();
                     next_split[t] += 1;
                 }
                 out.push(Node {
-                    lp: Arc::new(split),
+                    lp: Rc::new(split),
                     pos,
                     inserted: true,
                 });

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::rc::Rc;
 
 use prost::Message as _;
 
@@ -34,10 +34,10 @@ pub struct NetFile {
     pub file: String,
     /// The net's fields; its `layer` list is in `layers` when the net was read from a file.
     pub net: NetParameter,
-    /// The `layer` entries of a net file, each decoded apart into the `Arc` that the walks
+    /// The `layer` entries of a net file, each decoded apart into the `Rc` that the walks
     /// share (see `decode_layers_apart`). Empty for a solver's inline net, whose layers are in
     /// `net`.
-    pub layers: Vec<Arc<LayerParameter>>,
+    pub layers: Vec<Rc<LayerParameter>>,
     /// Every root field in file order with its position (layers, inputs, ...).
     pub root_fields: Vec<(u32, Pos)>,
     /// Present when the net was reached through a solver file.
@@ -354,11 +354,11 @@ fn decode_net(
 }
 
 /// A net's other fields and its layers, or prost's error.
-type Decoding = std::result::Result<(NetParameter, Vec<Arc<LayerParameter>>), prost::DecodeError>;
+type Decoding = std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), prost::DecodeError>;
 
 /// A NetParameter from its wire format, with each `layer` (`count` of them) decoded into its
-/// own `Arc` rather than into `NetParameter::layer`: moving them from that vector into the walks'
-/// `Arc`s held a large net twice at once. Anything unexpected in the wire is left to prost,
+/// own `Rc` rather than into `NetParameter::layer`: moving them from that vector into the walks'
+/// `Rc`s held a large net twice at once. Anything unexpected in the wire is left to prost,
 /// which decodes or refuses it.
 ///
 /// One thread: decoding half the layers on a second one saved no time measurably once layers
@@ -376,7 +376,7 @@ fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
 fn decode_into(
     wire: &[u8],
     net: &mut NetParameter,
-    layers: &mut Vec<Arc<LayerParameter>>,
+    layers: &mut Vec<Rc<LayerParameter>>,
 ) -> std::result::Result<(), prost::DecodeError> {
     let mut rest = wire;
     while !rest.is_empty() {
@@ -386,7 +386,7 @@ fn decode_into(
         };
         match field.body {
             Some(body) if field.number == NET_LAYER_FIELD => {
-                layers.push(Arc::new(LayerParameter::decode(body)?));
+                layers.push(Rc::new(LayerParameter::decode(body)?));
             }
             _ => net.merge(&rest[..rest.len() - field.after.len()])?,
         }

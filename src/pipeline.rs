@@ -1,7 +1,7 @@
 //! The whole analysis, from a path to a report: read, upgrade, filter, insert splits, walk.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use crate::analysis::{self, Analysis, NetView, WalkOptions};
 use crate::error::Result;
@@ -16,7 +16,7 @@ use crate::textformat::Pos;
 use crate::upgrade;
 
 /// A net's layers, shared by the nets built from them (a solver's train and test nets).
-type Layers = Vec<Arc<LayerParameter>>;
+type Layers = Vec<Rc<LayerParameter>>;
 
 /// A solver's test net before it is filtered and built: the file it is read from (for
 /// messages), the net, its layers and their positions.
@@ -65,10 +65,6 @@ fn read_options(opts: &Options) -> ReadOptions {
         strict: opts.strict,
     }
 }
-
-/// Nets of this many layers or more are replayed at their batch and at batch + 1 on two
-/// threads; on a small net the thread costs more than it saves.
-const PARALLEL_LAYERS: usize = 2048;
 
 /// How the net one sample larger is made, for the per-sample figures.
 #[derive(Clone, Copy)]
@@ -139,32 +135,21 @@ fn analyze_loaded(
     // `--batch` or its first input.
     let tally = |net: NetView| memory::tally(file, net, phase, &opts.memory, solver_param);
     let analysis = analysis::walk(file, &nodes, &walk, &mut warnings)?;
-    let next = || -> Result<Option<memory::Tallies>> {
-        let Some(walk) = next_walk(&analysis, &walk) else {
-            return Ok(None);
-        };
-        let resized = match how {
-            NextNet::Resized => rebatched(file, &analysis, &walk, tally),
-            #[cfg(test)]
-            NextNet::Rebuilt => None,
-        };
-        match resized {
-            Some(next) => next.map(Some),
-            None => walked(file, &nodes, &walk, tally),
+    let here = tally(NetView::new(&analysis))?;
+    let next = match next_walk(&analysis, &walk) {
+        None => None,
+        Some(walk) => {
+            let resized = match how {
+                NextNet::Resized => rebatched(file, &analysis, &walk, tally),
+                #[cfg(test)]
+                NextNet::Rebuilt => None,
+            };
+            match resized {
+                Some(next) => Some(next?),
+                None => walked(file, &nodes, &walk, tally)?,
+            }
         }
     };
-    // Both replays only read the walked net: a large one's are run at once, on two threads.
-    let (here, next) = if analysis.layers.len() >= PARALLEL_LAYERS {
-        std::thread::scope(|s| {
-            let next = s.spawn(next);
-            let here = tally(NetView::new(&analysis));
-            let next = next.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (here, next)
-        })
-    } else {
-        (tally(NetView::new(&analysis)), next())
-    };
-    let (here, next) = (here?, next?);
     let (test_nets, test_errors) = match (solver, generic) {
         (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
         _ => (Vec::new(), Vec::new()),
@@ -435,24 +420,6 @@ mod tests {
         // Per sample, in floats: the input's 3*8*8 = 192 and the weights' 10*192 (the top,
         // [10], does not grow): (192 + 1920) * 4 = 8448 bytes.
         assert_eq!(caffe.per_sample, 8448);
-    }
-
-    /// A net large enough for its two replays to run on two threads.
-    #[test]
-    fn large_nets_have_the_same_figures() {
-        let mut net = String::from(INPUT);
-        let mut bottom = "data".to_string();
-        for i in 0..PARALLEL_LAYERS {
-            net +=
-                &format!("layer {{ name: 'r{i}' type: 'ReLU' bottom: '{bottom}' top: 'r{i}' }}\n");
-            bottom = format!("r{i}");
-        }
-        let a = analyzed_text(&net, NextNet::Resized);
-        let b = analyzed_text(&net, NextNet::Rebuilt);
-        assert_eq!(format!("{:?}", a.memory), format!("{:?}", b.memory));
-        // Every blob is kept in the caffe model: the input and 2048 ReLU tops of 3*8*8 floats
-        // a sample, (1 + 2048) * 192 * 4 bytes.
-        assert_eq!(a.memory.memory.caffe.per_sample, 2049 * 192 * 4);
     }
 
     /// The per-sample figures of every testdata and corpus net, in both phases and at other

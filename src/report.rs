@@ -2,7 +2,7 @@
 //! never recompute anything.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -196,7 +196,7 @@ pub fn describe(
             totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
             // The names as the layer was built (a Split's rewired bottoms, a loss's automatic
             // top), moved out of the layer when nothing else holds it any more.
-            let (name, ty, bottoms, tops) = match Arc::try_unwrap(l.lp) {
+            let (name, ty, bottoms, tops) = match Rc::try_unwrap(l.lp) {
                 Ok(lp) => (
                     lp.name.unwrap_or_default(),
                     lp.r#type.unwrap_or_default(),

@@ -15,7 +15,7 @@ use prost::DecodeError;
 use super::*;
 
 /// A layer as caffe.proto defines it: the fields most layers use, the sub-messages it sets, and
-/// the fields few layers set. 144 bytes, 160 with its `Arc` (a size class of mimalloc's: at 152
+/// the fields few layers set. 144 bytes, 160 with its `Rc` (a size class of mimalloc's: at 152
 /// bytes, it took 192).
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct LayerParameter {
@@ -542,7 +542,7 @@ mod tests {
     }
 
     #[test]
-    fn a_layer_and_its_arc_fit_mimallocs_160_byte_class() {
+    fn a_layer_and_its_rc_fit_mimallocs_160_byte_class() {
         assert_eq!(std::mem::size_of::<LayerParameter>(), 144);
         assert_eq!(std::mem::size_of::<SubParams>(), 16);
     }
