@@ -21,13 +21,25 @@ pub struct Node {
     pub inserted: bool,
 }
 
-/// Caffe's naming of an inserted Split layer and of its tops.
-fn split_layer_name(layer: &str, blob: &str, top: usize) -> String {
-    format!("{blob}_{layer}_{top}_split")
-}
-
-fn split_blob_name(layer: &str, blob: &str, top: usize, k: usize) -> String {
-    format!("{blob}_{layer}_{top}_split_{k}")
+/// Caffe's naming of an inserted Split layer (`k: None`) and of its tops:
+/// `{blob}_{layer}_{top}_split` and `{blob}_{layer}_{top}_split_{k}`. Built at their exact
+/// length: `format!` took half of the Split insertion's instructions, and a large net has
+/// tens of thousands of these names.
+fn split_name(layer: &str, blob: &str, top: usize, k: Option<usize>) -> String {
+    let (mut top_digits, mut k_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let top = top_digits.format(top);
+    let k = k.map(|k| k_digits.format(k));
+    let len =
+        blob.len() + layer.len() + top.len() + "___split".len() + k.map_or(0, |k| 1 + k.len());
+    let mut s = String::with_capacity(len);
+    for part in [blob, "_", layer, "_", top, "_split"] {
+        s.push_str(part);
+    }
+    if let Some(k) = k {
+        s.push('_');
+        s.push_str(k);
+    }
+    s
 }
 
 /// Longest layer name accepted. Caffe names each Split it inserts, and each Split top, after the
@@ -133,8 +145,12 @@ pub fn insert_splits(
             if consumers[t] > 1 {
                 let producer = top_layer[t];
                 let name = out[placed[producer]].lp.name();
-                let rewired =
-                    split_blob_name(name, &lp.bottom[j], t - first_top[producer], next_split[t]);
+                let rewired = split_name(
+                    name,
+                    &lp.bottom[j],
+                    t - first_top[producer],
+                    Some(next_split[t]),
+                );
                 // A copy only when a solver's test nets share this layer too.
                 Rc::make_mut(&mut lp).bottom[j] = rewired;
                 next_split[t] += 1;
@@ -156,9 +172,9 @@ pub fn insert_splits(
                 let lp = &out[at].lp;
                 let (name, blob) = (lp.name(), &lp.top[j]);
                 let mut split = LayerParameter {
-                    name: Some(split_layer_name(name, blob, j)),
+                    name: Some(split_name(name, blob, j, None)),
                     r#type: Some("Split".into()),
-                    top: (0..n).map(|k| split_blob_name(name, blob, j, k)).collect(),
+                    top: (0..n).map(|k| split_name(name, blob, j, Some(k))).collect(),
                     bottom: vec![blob.clone()],
                     ..Default::default()
                 };
