@@ -1,7 +1,8 @@
 //! caffe-mem: what a Caffe net costs (shapes, parameters, compute and memory), read from its
 //! prototxt before any GPU is touched.
 //!
-//! `proto` holds caffe.proto's messages (prost's types, and our own compact `LayerParameter`).
+//! `proto` holds caffe.proto's messages (prost's types, and our own compact `LayerParameter`
+//! and `ParamSpec`).
 //! The stages, each a module: `textformat` reads protobuf text against the schema compiled from
 //! `proto/caffe.proto`; `load` turns a file (net or solver) into Caffe's `NetParameter`;
 //! `upgrade` brings V0/V1 files to today's format; `filter` applies phase/stage/level rules;
