@@ -122,7 +122,7 @@ pub type BlobSize = (Shape, u64);
 /// another batch by `rebatch`, the net itself unchanged.
 #[derive(Clone, Copy)]
 pub struct NetView<'a> {
-    pub analysis: &'a Analysis,
+    analysis: &'a Analysis,
     resized: Option<&'a [BlobSize]>,
 }
 
