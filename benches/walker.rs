@@ -28,7 +28,6 @@ fn walker(c: &mut Criterion) {
         batch: None,
         strict: false,
         force_backward: false,
-        tally_only: false,
     };
     let state = State {
         phase: Phase::Test,

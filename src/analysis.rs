@@ -222,10 +222,6 @@ pub struct WalkOptions<'a> {
     /// Unknown layer types are errors.
     pub strict: bool,
     pub force_backward: bool,
-    /// Keep only what `memory::tally` reads, for the net at batch + 1 that is replayed and
-    /// dropped: no output shapes or blob consumers. Every check runs as in a full walk, so the
-    /// same nets fail.
-    pub tally_only: bool,
 }
 
 /// The warning for a layer of a type no rule knows, also its note in the report.
@@ -316,9 +312,7 @@ pub fn walk(
                     "Unknown bottom blob '{b}' (layer '{name}', bottom index {j}): it was already consumed"
                 )));
             }
-            if !opts.tally_only {
-                blobs[id].consumers.push(li);
-            }
+            blobs[id].consumers.push(li);
             bottom_ids.push(id);
             let nb = match lp.propagate_down().get(j) {
                 Some(&p) => p,
@@ -357,21 +351,12 @@ pub fn walk(
         for (j, t) in lp.top.iter().enumerate() {
             let count = layers::count(&out.tops[j])
                 .map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
-            // The rule's shape becomes the blob's; a full walk keeps the rule's too, for the
-            // report.
-            let shape = |out: &mut layers::Out| {
-                if opts.tally_only {
-                    std::mem::take(&mut out.tops[j])
-                } else {
-                    out.tops[j].clone()
-                }
-            };
             if lp.bottom.get(j) == Some(t) {
                 let id = bottom_ids[j];
                 // Most layers computing in place keep the shape (activations, normalizations):
                 // then it is not copied again.
                 if blobs[id].shape != out.tops[j] {
-                    blobs[id].shape = shape(&mut out);
+                    blobs[id].shape = out.tops[j].clone();
                 }
                 blobs[id].count = count;
                 top_ids.push(id);
@@ -394,7 +379,7 @@ pub fn walk(
                     }
                 }
                 blobs.push(BlobInfo {
-                    shape: shape(&mut out),
+                    shape: out.tops[j].clone(),
                     count,
                     producer: li,
                     top: j,
@@ -510,11 +495,7 @@ pub fn walk(
             top_in_place,
             inserted,
             pos,
-            output_shapes: if opts.tally_only {
-                Vec::new()
-            } else {
-                out.tops
-            },
+            output_shapes: out.tops,
             params,
             macs: out.macs,
             flops: out.flops,

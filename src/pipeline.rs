@@ -125,7 +125,6 @@ fn analyze_loaded(
         batch: opts.batch,
         strict: opts.strict,
         force_backward: net.force_backward(),
-        tally_only: false,
     };
     let solver = loaded.solver.as_ref();
     let solver_param = solver.map(|s| &s.solver);
@@ -203,19 +202,15 @@ fn rebatched(
     Some(tally(NetView::resized(analysis, &sizes)))
 }
 
-/// The net at `walk`'s batch built again (only what the replay reads) and replayed; `None`
-/// when it cannot be built: the net then counts as fixed.
+/// The net at `walk`'s batch built again and replayed; `None` when it cannot be built: the net
+/// then counts as fixed.
 fn walked(
     file: &str,
     nodes: &[Node],
     walk: &WalkOptions,
     tally: impl Fn(NetView) -> Result<memory::Tallies>,
 ) -> Result<Option<memory::Tallies>> {
-    let walk = WalkOptions {
-        tally_only: true,
-        ..*walk
-    };
-    match analysis::walk(file, nodes, &walk, &mut Vec::new()) {
+    match analysis::walk(file, nodes, walk, &mut Vec::new()) {
         Ok(next) => tally(NetView::new(&next)).map(Some),
         Err(_) => Ok(None),
     }
@@ -273,7 +268,6 @@ fn test_nets(
                 batch: None,
                 strict: false,
                 force_backward: net.force_backward(),
-                tally_only: false,
             };
             analysis::walk(&file, &nodes, &walk, &mut Vec::new())
         });
@@ -358,7 +352,6 @@ mod tests {
             batch: Some(3),
             strict: false,
             force_backward: false,
-            tally_only: false,
         };
         analysis::rebatch("t", &a.analysis, &walk)
     }
