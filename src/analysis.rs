@@ -179,7 +179,7 @@ impl<'a> NetView<'a> {
 /// shapes.
 pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobSize>> {
     let mut blobs: Vec<BlobSize> = Vec::with_capacity(a.blobs.len());
-    let (mut macs, mut flops, mut backward) = (0u64, 0u64, 0u64);
+    let mut totals = Totals::default();
     for l in &a.layers {
         let bottoms: PerBlob<&Shape> = l.bottom_ids.iter().map(|&id| &blobs[id].0).collect();
         let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, || Ok(())).ok()?;
@@ -206,9 +206,7 @@ pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobS
         } else {
             0
         };
-        macs = macs.checked_add(out.macs)?;
-        flops = flops.checked_add(out.flops)?;
-        backward = backward.checked_add(back)?;
+        totals.add(out.macs, out.flops, back).ok()?;
     }
     Some(blobs)
 }
@@ -676,19 +674,37 @@ fn backward_times(l: &LayerInfo, force_backward: bool) -> u64 {
 /// The report's totals are 64-bit counts: a net whose sums would not fit is refused with the
 /// layer where they overflow, never reported with a wrapped or clamped figure.
 fn check_totals(file: &str, layers: &[LayerInfo]) -> Result<()> {
-    let (mut macs, mut flops, mut backward) = (0u64, 0u64, 0u64);
+    let mut totals = Totals::default();
     for l in layers {
-        macs = macs
-            .checked_add(l.macs)
-            .ok_or_else(|| too_many(file, l, "forward MACs"))?;
-        flops = flops
-            .checked_add(l.flops)
-            .ok_or_else(|| too_many(file, l, "FLOPs"))?;
-        backward = backward
-            .checked_add(l.backward_macs)
-            .ok_or_else(|| too_many(file, l, "backward MACs"))?;
+        totals
+            .add(l.macs, l.flops, l.backward_macs)
+            .map_err(|what| too_many(file, l, what))?;
     }
     Ok(())
+}
+
+/// The net's forward MACs, FLOPs and backward MACs so far.
+#[derive(Default)]
+struct Totals {
+    macs: u64,
+    flops: u64,
+    backward_macs: u64,
+}
+
+impl Totals {
+    /// Adds a layer's figures; `Err` names the first total that would pass 64 bits.
+    fn add(
+        &mut self,
+        macs: u64,
+        flops: u64,
+        backward_macs: u64,
+    ) -> std::result::Result<(), &'static str> {
+        self.macs = self.macs.checked_add(macs).ok_or("forward MACs")?;
+        self.flops = self.flops.checked_add(flops).ok_or("FLOPs")?;
+        let backward = self.backward_macs.checked_add(backward_macs);
+        self.backward_macs = backward.ok_or("backward MACs")?;
+        Ok(())
+    }
 }
 
 fn too_many(file: &str, l: &LayerInfo, what: &str) -> Error {
