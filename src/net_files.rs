@@ -1,6 +1,7 @@
-//! The nets the unit tests run over: every prototxt of testdata and of the corpus beside this
-//! checkout (`../shared/corpus`, which CI always has: there, a missing corpus fails the test
-//! rather than shrinking it to testdata).
+//! The nets the tests run over (the unit tests, and the integration tests through
+//! tests/common): every prototxt of testdata and of the corpus beside this checkout
+//! (`../shared/corpus`, which CI always has: there, a missing corpus fails the test rather
+//! than shrinking it to testdata).
 
 use std::path::{Path, PathBuf};
 

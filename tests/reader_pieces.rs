@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use caffe_mem::load::{load, load_bytes, ReadOptions};
 use caffe_mem::textformat::{parse, parse_pieces, Parsed, MSG_NETPARAMETER};
@@ -28,10 +28,7 @@ fn read_in_pieces(src: &[u8], block: usize) -> (Option<Parsed>, usize) {
 
 #[test]
 fn pieces_join_into_the_one_piece_read() {
-    let mut files = common::prototxts(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata"));
-    if let Some(shared) = common::shared() {
-        files.extend(common::prototxts(&shared.join("corpus")));
-    }
+    let files = common::net_files();
     let (mut joined, mut declined) = (0, 0);
     for path in &files {
         let text = std::fs::read(path).unwrap();
@@ -145,17 +142,12 @@ fn error_at(text: &str) -> (u32, u32, String) {
     );
     let message = |e: &caffe_mem::error::Error| e.to_string().replace(file.path(), "t");
     assert_eq!(message(&e), message(&whole.unwrap_err()));
-    let (_, pos) = e.location().expect("a parse error");
-    let pos = pos.expect("with a position");
-    (pos.line, pos.col, e.to_string())
+    common::error_place(&e)
 }
 
 #[test]
 fn errors_in_a_long_file_are_where_the_one_piece_reader_puts_them() {
-    // Layer 15000 (line 15002) has a negative unsigned number.
-    let mut lines: Vec<String> = common::big_net(20_000).lines().map(String::from).collect();
-    lines[15_001] = lines[15_001].replacen("num_output: 8", "num_output: -8", 1);
-    let (line, col, message) = error_at(&lines.join("\n"));
+    let (line, col, message) = error_at(&common::big_net_with_a_bad_number());
     assert_eq!((line, col), (15_002, 97), "{message}");
     assert!(message.contains("unsigned"), "{message}");
     // A non-repeated field in the first piece and the last: an error of the whole, at the

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use caffe_mem::load::{load_bytes, ReadOptions};
 use caffe_mem::proto::{LayerParameter, NetParameter};
 use caffe_mem::textformat::{
@@ -54,11 +52,7 @@ fn same<T: PartialEq + std::fmt::Debug>(want: &[T], got: &[T], what: &str) {
 
 #[test]
 fn split_reads_equal_the_one_piece_read_at_every_cut() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = common::prototxts(&root.join("testdata"));
-    if let Some(shared) = common::shared() {
-        files.extend(common::prototxts(&shared.join("corpus")));
-    }
+    let files = common::net_files();
     let (mut split, mut declined) = (0, 0);
     for path in &files {
         let text = std::fs::read(path).unwrap();
@@ -162,18 +156,12 @@ fn error_at(text: &str) -> (u32, u32, String) {
     let Err(e) = load_bytes("t".into(), text.as_bytes(), ReadOptions::default(), &mut w) else {
         panic!("should not read");
     };
-    let (_, pos) = e.location().expect("a parse error");
-    let pos = pos.expect("with a position");
-    (pos.line, pos.col, e.to_string())
+    common::error_place(&e)
 }
 
 #[test]
 fn errors_in_the_second_part_are_where_the_one_piece_reader_puts_them() {
-    // Layer 15000 (line 15002) has a negative unsigned number.
-    let mut lines: Vec<String> = common::big_net(20_000).lines().map(String::from).collect();
-    lines[15_001] = lines[15_001].replacen("num_output: 8", "num_output: -8", 1);
-    let text = lines.join("\n");
-    let (line, col, message) = error_at(&text);
+    let (line, col, message) = error_at(&common::big_net_with_a_bad_number());
     assert_eq!((line, col), (15_002, 97), "{message}");
     assert!(message.contains("unsigned"), "{message}");
     // An unclosed block at the end: reported at the end of the file.

@@ -65,22 +65,28 @@ pub fn shapes(v: &Value) -> Vec<Vec<i64>> {
         .unwrap_or_default()
 }
 
-/// Every `*.prototxt` under `dir`, sorted.
-pub fn prototxts(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "prototxt") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+// The list the unit tests use (src/net_files.rs), compiled into the integration tests too.
+#[path = "../../src/net_files.rs"]
+mod net_files;
+
+/// Every `*.prototxt` of testdata and of ../shared/corpus, sorted.
+pub fn net_files() -> Vec<PathBuf> {
+    net_files::all()
+}
+
+/// `big_net(20_000)` where layer 15000 (line 15002, column 97) has a negative unsigned
+/// number: an error late in a long file, for the readers that cut it.
+pub fn big_net_with_a_bad_number() -> String {
+    let mut lines: Vec<String> = big_net(20_000).lines().map(String::from).collect();
+    lines[15_001] = lines[15_001].replacen("num_output: 8", "num_output: -8", 1);
+    lines.join("\n")
+}
+
+/// `(line, col, message)` of a parse error.
+pub fn error_place(e: &caffe_mem::error::Error) -> (u32, u32, String) {
+    let (_, pos) = e.location().expect("a parse error");
+    let pos = pos.expect("with a position");
+    (pos.line, pos.col, e.to_string())
 }
 
 /// `text` without indentation: lines inside layers then begin at column 1 too, as a root
