@@ -7,6 +7,12 @@
 //! (a second core, as the reader uses) and written out in order. The bytes are exactly
 //! `serde_json::to_writer`'s (tests/json.rs checks it); the extra memory is a few chunk
 //! buffers, reused. The indented output, for terminals, stays serde_json's own.
+//!
+//! The elements of those arrays are written by hand (`elements`): through serde, every key of
+//! every layer went through serde_json's string escaping, a byte at a time, which was a sixth
+//! of the whole run's instructions. Here keys are literals, strings that need no escaping are
+//! copied whole, and everything else (an escape, a float) is left to serde_json, so the bytes
+//! stay its own.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +20,8 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
-use crate::report::Report;
+use crate::layers::Shape;
+use crate::report::{Blob, Layer, Param, Report};
 
 /// Elements per chunk: some 200 KB of layers (90 KB of blobs), a third of a millisecond of
 /// serializing. Smaller chunks keep the two threads finishing closer together, but each one
@@ -56,9 +63,9 @@ pub fn write_compact<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     field(out, "settings", settings)?;
     field(out, "inputs", inputs)?;
     out.write_all(b",\"layers\":")?;
-    array(out, layers)?;
+    array(out, layers, elements::layer)?;
     out.write_all(b",\"blobs\":")?;
-    array(out, blobs)?;
+    array(out, blobs, elements::blob)?;
     field(out, "totals", totals)?;
     field(out, "memory", memory)?;
     // `#[serde(skip_serializing_if = "Option::is_none")]`.
@@ -86,7 +93,12 @@ fn value<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> io::Result<()> 
 /// A JSON array. A large one is cut into chunks, taken in turn by this thread and a helper as
 /// each is free (so that a helper the scheduler holds back delays little); this thread writes
 /// them all, in order, and hands the helper's buffers back for reuse.
-fn array<W: Write, T: Serialize + Sync>(out: &mut W, items: &[T]) -> io::Result<()> {
+/// `element` appends one element's JSON to a buffer.
+fn array<W: Write, T: Sync>(
+    out: &mut W,
+    items: &[T],
+    element: fn(&mut Vec<u8>, &T),
+) -> io::Result<()> {
     let chunks = items.len().div_ceil(CHUNK);
     out.write_all(b"[")?;
     if items.len() < THREADED_MIN {
@@ -94,7 +106,7 @@ fn array<W: Write, T: Serialize + Sync>(out: &mut W, items: &[T]) -> io::Result<
         // `Vec<u8>`, rather than a second time for `W` (a larger binary, more pages mapped).
         let mut buf = Vec::new();
         for k in 0..chunks {
-            chunk(&mut buf, items, k)?;
+            chunk(&mut buf, items, k, element);
             out.write_all(&buf)?;
         }
         return out.write_all(b"]");
@@ -103,7 +115,7 @@ fn array<W: Write, T: Serialize + Sync>(out: &mut W, items: &[T]) -> io::Result<
     // as large. (Allocated on the helper, in mimalloc pages of its own, they raised the peak
     // by some 2 MB on the 100k-layer net.)
     let mut own = Vec::new();
-    chunk(&mut own, items, 0)?;
+    chunk(&mut own, items, 0, element);
     // The chunk `own` holds, serialized and not yet written.
     let mut own_at = Some(0);
     // The first chunk nobody has taken. Only the taking is counted here: the chunks themselves
@@ -112,7 +124,7 @@ fn array<W: Write, T: Serialize + Sync>(out: &mut W, items: &[T]) -> io::Result<
     std::thread::scope(|s| -> io::Result<()> {
         // The helper's chunks, in the order it takes them, and its buffers back once written:
         // it holds AHEAD at most.
-        let (done_tx, done_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(AHEAD);
+        let (done_tx, done_rx) = mpsc::sync_channel::<Vec<u8>>(AHEAD);
         let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(AHEAD);
         for _ in 0..AHEAD {
             // Cannot fail: the receiver is alive and the channel has room for them all.
@@ -126,8 +138,8 @@ fn array<W: Write, T: Serialize + Sync>(out: &mut W, items: &[T]) -> io::Result<
                 if k >= chunks {
                     return;
                 }
-                let done = chunk(&mut buf, items, k).map(|()| buf);
-                if done_tx.send(done).is_err() {
+                chunk(&mut buf, items, k, element);
+                if done_tx.send(buf).is_err() {
                     return;
                 }
             }
@@ -136,7 +148,7 @@ fn array<W: Write, T: Serialize + Sync>(out: &mut W, items: &[T]) -> io::Result<
             if own_at.is_none() {
                 let taken = next.fetch_add(1, Ordering::Relaxed);
                 if taken < chunks {
-                    chunk(&mut own, items, taken)?;
+                    chunk(&mut own, items, taken, element);
                     own_at = Some(taken);
                 }
             }
@@ -146,8 +158,7 @@ fn array<W: Write, T: Serialize + Sync>(out: &mut W, items: &[T]) -> io::Result<
             } else {
                 // The helper took chunk `k`, and it sends its chunks in the order it takes them.
                 // A closed channel here means it panicked: the scope passes the panic on.
-                let Ok(done) = done_rx.recv() else { break };
-                let buf = done?;
+                let Ok(buf) = done_rx.recv() else { break };
                 out.write_all(&buf)?;
                 // The helper may have finished: then the buffer is simply dropped.
                 let _ = free_tx.send(buf);
@@ -158,16 +169,172 @@ fn array<W: Write, T: Serialize + Sync>(out: &mut W, items: &[T]) -> io::Result<
     out.write_all(b"]")
 }
 
-/// Serializes chunk `k` of `items` into `buf` (emptied first), each element after the array's
+/// Writes chunk `k` of `items` into `buf` (emptied first), each element after the array's
 /// first preceded by its comma.
-fn chunk<T: Serialize>(buf: &mut Vec<u8>, items: &[T], k: usize) -> io::Result<()> {
+fn chunk<T>(buf: &mut Vec<u8>, items: &[T], k: usize, element: fn(&mut Vec<u8>, &T)) {
     buf.clear();
     let start = k * CHUNK;
     for (i, item) in items[start..].iter().take(CHUNK).enumerate() {
         if start + i > 0 {
             buf.push(b',');
         }
-        value(buf, item)?;
+        element(buf, item);
     }
-    Ok(())
+}
+
+/// The report's layers and blobs as serde_json writes their derived `Serialize`: the same keys
+/// in the same order, the same spelling of every value.
+mod elements {
+    use super::*;
+
+    pub fn layer(buf: &mut Vec<u8>, l: &Layer) {
+        // Every field named: one added to `Layer` fails to compile here rather than going
+        // missing from the output.
+        let Layer {
+            name,
+            ty,
+            bottoms,
+            tops,
+            in_place,
+            inserted,
+            line,
+            output_shapes,
+            params,
+            param_count,
+            macs,
+            flops,
+            backward_macs,
+            need_backward,
+            activation_bytes,
+            notes,
+        } = l;
+        buf.extend_from_slice(b"{\"name\":");
+        string(buf, name);
+        buf.extend_from_slice(b",\"type\":");
+        string(buf, ty);
+        buf.extend_from_slice(b",\"bottoms\":");
+        list(buf, bottoms, |buf, s| string(buf, s));
+        buf.extend_from_slice(b",\"tops\":");
+        list(buf, tops, |buf, s| string(buf, s));
+        buf.extend_from_slice(b",\"in_place\":");
+        boolean(buf, *in_place);
+        buf.extend_from_slice(b",\"inserted\":");
+        boolean(buf, *inserted);
+        buf.extend_from_slice(b",\"line\":");
+        number(buf, *line);
+        buf.extend_from_slice(b",\"output_shapes\":");
+        list(buf, output_shapes, shape);
+        buf.extend_from_slice(b",\"params\":");
+        list(buf, params, param);
+        buf.extend_from_slice(b",\"param_count\":");
+        number(buf, *param_count);
+        buf.extend_from_slice(b",\"macs\":");
+        number(buf, *macs);
+        buf.extend_from_slice(b",\"flops\":");
+        number(buf, *flops);
+        buf.extend_from_slice(b",\"backward_macs\":");
+        number(buf, *backward_macs);
+        buf.extend_from_slice(b",\"need_backward\":");
+        boolean(buf, *need_backward);
+        buf.extend_from_slice(b",\"activation_bytes\":");
+        number(buf, *activation_bytes);
+        buf.extend_from_slice(b",\"notes\":");
+        list(buf, notes, |buf, s| string(buf, s));
+        buf.push(b'}');
+    }
+
+    fn param(buf: &mut Vec<u8>, p: &Param) {
+        let Param {
+            shape: dims,
+            count,
+            lr_mult,
+            decay_mult,
+            learns,
+            shared_from,
+        } = p;
+        buf.extend_from_slice(b"{\"shape\":");
+        shape(buf, dims);
+        buf.extend_from_slice(b",\"count\":");
+        number(buf, *count);
+        buf.extend_from_slice(b",\"lr_mult\":");
+        float(buf, *lr_mult);
+        buf.extend_from_slice(b",\"decay_mult\":");
+        float(buf, *decay_mult);
+        buf.extend_from_slice(b",\"learns\":");
+        boolean(buf, *learns);
+        // `#[serde(skip_serializing_if = "Option::is_none")]`.
+        if let Some(owner) = shared_from {
+            buf.extend_from_slice(b",\"shared_from\":");
+            string(buf, owner);
+        }
+        buf.push(b'}');
+    }
+
+    pub fn blob(buf: &mut Vec<u8>, b: &Blob) {
+        let Blob {
+            name,
+            shape: dims,
+            bytes,
+            producer,
+            consumers,
+        } = b;
+        buf.extend_from_slice(b"{\"name\":");
+        string(buf, name);
+        buf.extend_from_slice(b",\"shape\":");
+        shape(buf, dims);
+        buf.extend_from_slice(b",\"bytes\":");
+        number(buf, *bytes);
+        buf.extend_from_slice(b",\"producer\":");
+        string(buf, producer);
+        buf.extend_from_slice(b",\"consumers\":");
+        list(buf, consumers, |buf, s| string(buf, s));
+        buf.push(b'}');
+    }
+
+    fn list<T>(buf: &mut Vec<u8>, items: &[T], element: impl Fn(&mut Vec<u8>, &T)) {
+        buf.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            element(buf, item);
+        }
+        buf.push(b']');
+    }
+
+    fn shape(buf: &mut Vec<u8>, dims: &Shape) {
+        list(buf, dims, |buf, &d| number(buf, d));
+    }
+
+    fn number(buf: &mut Vec<u8>, n: impl itoa::Integer) {
+        buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+
+    fn boolean(buf: &mut Vec<u8>, b: bool) {
+        buf.extend_from_slice(if b { b"true" } else { b"false" });
+    }
+
+    /// Few per layer, and serde_json's spelling of a float is its own (and `null` when not
+    /// finite): left to it.
+    fn float(buf: &mut Vec<u8>, x: f32) {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *buf, &x);
+    }
+
+    /// A string with nothing JSON escapes (a quote, a backslash, a control character) is
+    /// copied as it is, which names nearly always are; any other goes to serde_json.
+    fn string(buf: &mut Vec<u8>, s: &str) {
+        // A fold rather than `any`: no early exit, so the compiler checks many bytes at once.
+        let plain = !s.bytes().fold(false, |esc, b| {
+            esc | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
+        if plain {
+            buf.reserve(s.len() + 2);
+            buf.push(b'"');
+            buf.extend_from_slice(s.as_bytes());
+            buf.push(b'"');
+        } else {
+            let _ = serde_json::to_writer(&mut *buf, s);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The compact JSON writer (src/json.rs) against serde_json itself: the same bytes, on reports
 //! large enough to be written on two threads and on small ones.
 
+mod common;
 #[path = "../benches/common/gen.rs"]
 mod gen;
 
@@ -76,5 +77,57 @@ fn a_small_report_is_written_as_serde_json_writes_it() {
     .expect("testdata");
     let r = report(&Options::default(), &text);
     assert!(r.layers.len() < THREADED_MIN);
+    assert_same(&r);
+}
+
+/// Every net of testdata and the corpus: the layers and blobs, written by hand, against
+/// serde_json's derived output (a layer with several tops, shared parameters, odd floats...).
+#[test]
+fn every_net_is_written_as_serde_json_writes_it() {
+    let mut written = 0;
+    for path in common::net_files() {
+        let text = std::fs::read(&path).expect("readable");
+        let opts = Options::default();
+        // Nets that Caffe refuses have no report.
+        let Ok(analyzed) = pipeline::analyze_bytes(&opts, path.display().to_string(), &text) else {
+            continue;
+        };
+        assert_same(&pipeline::report(analyzed));
+        written += 1;
+    }
+    assert!(written >= 90, "only {written} nets analyzed");
+}
+
+/// The values the hand-written elements spell differently from the usual: names JSON must
+/// escape (a quote, a backslash, a tab, a control byte; non-ASCII is not escaped), a name
+/// shared by parameters (`shared_from`), an unknown type (a note), floats that are not whole,
+/// infinite (`null`) or tiny, and a negative dimension in no shape (dims are checked).
+#[test]
+fn escapes_floats_and_shared_parameters_are_written_as_serde_json_writes_them() {
+    let text = br#"
+name: "odd"
+input: "da\"ta"
+input_shape { dim: 2 dim: 3 dim: 4 dim: 5 }
+layer { name: "ip\\1\t" type: "InnerProduct" bottom: "da\"ta" top: "t\001op"
+  param { name: "shared" lr_mult: 0.1 decay_mult: inf }
+  param { lr_mult: 1e-30 decay_mult: -0 }
+  inner_product_param { num_output: 7 } }
+layer { name: "ip2\303\251" type: "InnerProduct" bottom: "da\"ta" top: "out"
+  param { name: "shared" lr_mult: 0.1 }
+  inner_product_param { num_output: 7 bias_term: false } }
+layer { name: "mystery" type: "NotACaffeLayer" bottom: "out" top: "m" }
+"#;
+    let r = report(&Options::default(), text);
+    // The net is the one meant: the escapes decoded (a Split's name too), the parameter
+    // shared, the type unknown.
+    assert_eq!(r.layers[1].name, "da\"ta_input_0_split");
+    assert_eq!(r.layers[2].name, "ip\\1\t");
+    assert_eq!(r.layers[2].tops, ["t\u{1}op"]);
+    assert_eq!(r.layers[3].name, "ip2\u{e9}");
+    assert_eq!(
+        r.layers[3].params[0].shared_from.as_deref(),
+        Some("ip\\1\t")
+    );
+    assert_eq!(r.layers[4].notes.len(), 1);
     assert_same(&r);
 }
