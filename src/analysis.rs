@@ -277,7 +277,7 @@ pub fn walk(
         // never a net output (net.cpp appends it without registering its name).
         let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
         if auto_top {
-            Rc::make_mut(&mut lp).top.push("(automatic)".to_string());
+            Rc::make_mut(&mut lp).top.push("(automatic)".into());
         }
         // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients
         // reach the location and confidence predictions, never the priors or the labels.

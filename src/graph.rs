@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use compact_str::CompactString;
 use foldhash::HashMap;
 
 use crate::error::{Error, Result};
@@ -25,13 +26,13 @@ pub struct Node {
 /// `{blob}_{layer}_{top}_split` and `{blob}_{layer}_{top}_split_{k}`. Built at their exact
 /// length: `format!` took half of the Split insertion's instructions, and a large net has
 /// tens of thousands of these names.
-fn split_name(layer: &str, blob: &str, top: usize, k: Option<usize>) -> String {
+fn split_name(layer: &str, blob: &str, top: usize, k: Option<usize>) -> CompactString {
     let (mut top_digits, mut k_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
     let top = top_digits.format(top);
     let k = k.map(|k| k_digits.format(k));
     let len =
         blob.len() + layer.len() + top.len() + "___split".len() + k.map_or(0, |k| 1 + k.len());
-    let mut s = String::with_capacity(len);
+    let mut s = CompactString::with_capacity(len);
     for part in [blob, "_", layer, "_", top, "_split"] {
         s.push_str(part);
     }

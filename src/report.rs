@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::rc::Rc;
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
@@ -67,10 +68,10 @@ pub struct Settings {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Input {
-    pub name: String,
+    pub name: CompactString,
     pub shape: Shape,
     /// The layer that makes it (Input, Data, DummyData, ...).
-    pub layer: String,
+    pub layer: CompactString,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,17 +83,19 @@ pub struct Param {
     pub learns: bool,
     /// Set when the blob is shared by name with an earlier layer's (counted there).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shared_from: Option<String>,
+    pub shared_from: Option<CompactString>,
 }
 
+/// Names are `CompactString`s, as the layer's own are: kept inline up to 24 bytes, so that the
+/// blobs' copies of them (`Blob`) are not an allocation each.
 #[derive(Debug, Clone, Serialize)]
 pub struct Layer {
-    pub name: String,
+    pub name: CompactString,
     /// Shared with the layer's, which is borrowed for the types the rules know.
     #[serde(rename = "type")]
     pub ty: Cow<'static, str>,
-    pub bottoms: Vec<String>,
-    pub tops: Vec<String>,
+    pub bottoms: Vec<CompactString>,
+    pub tops: Vec<CompactString>,
     pub in_place: bool,
     pub inserted: bool,
     pub line: u32,
@@ -111,11 +114,11 @@ pub struct Layer {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Blob {
-    pub name: String,
+    pub name: CompactString,
     pub shape: Shape,
     pub bytes: u64,
-    pub producer: String,
-    pub consumers: Vec<String>,
+    pub producer: CompactString,
+    pub consumers: Vec<CompactString>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -204,7 +207,7 @@ pub fn describe(
                     lp.top,
                 ),
                 Err(shared) => (
-                    shared.name().to_string(),
+                    shared.name().into(),
                     shared.r#type.clone().unwrap_or_default(),
                     shared.bottom.clone(),
                     shared.top.clone(),

@@ -109,10 +109,10 @@ fn a_bottom_reads_the_last_top_of_its_name_next_door_or_further_back() {
     // `c1`) both read that one, so it is split as `d`'s top 1.
     let layer = |name: &str, bottom: &[&str], top: &[&str]| {
         std::rc::Rc::new(LayerParameter {
-            name: Some(name.to_string()),
+            name: Some(name.into()),
             r#type: Some("Layer".into()),
-            bottom: bottom.iter().map(|b| b.to_string()).collect(),
-            top: top.iter().map(|t| t.to_string()).collect(),
+            bottom: bottom.iter().map(|&b| b.into()).collect(),
+            top: top.iter().map(|&t| t.into()).collect(),
             ..Default::default()
         })
     };

@@ -73,7 +73,7 @@ pub struct Brief {
 impl Brief {
     fn of(l: &Layer) -> Brief {
         Brief {
-            name: l.name.clone(),
+            name: l.name.to_string(),
             ty: l.ty.to_string(),
             output_shapes: l.output_shapes.clone(),
             param_shapes: l.params.iter().map(|p| p.shape.clone()).collect(),

@@ -150,7 +150,7 @@ fn remember<'a>(
 
 /// The node's text: name, type, and what it costs when it costs something.
 fn node_lines(l: &Layer) -> Vec<String> {
-    let mut lines = vec![l.name.clone(), l.ty.to_string()];
+    let mut lines = vec![l.name.to_string(), l.ty.to_string()];
     let mut cost = Vec::new();
     if l.param_count > 0 {
         cost.push(format!("{} params", units::count(l.param_count)));

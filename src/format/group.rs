@@ -51,13 +51,13 @@ impl Row {
             Kind::Layer
         };
         Row {
-            name: l.name.clone(),
+            name: l.name.to_string(),
             ty: l.ty.to_string(),
             kind,
             layers: 1,
             line: l.line,
-            bottoms: l.bottoms.clone(),
-            tops: l.tops.clone(),
+            bottoms: l.bottoms.iter().map(|b| b.to_string()).collect(),
+            tops: l.tops.iter().map(|t| t.to_string()).collect(),
             output_shapes: l.output_shapes.clone(),
             params: l.param_count,
             macs: l.macs,
@@ -113,7 +113,7 @@ fn group(report: &Report, key: &str, range: std::ops::Range<usize>) -> Row {
         .iter()
         .filter(|l| l.inserted)
         .flat_map(|l| {
-            let source = l.bottoms.first().map(String::as_str).unwrap_or_default();
+            let source = l.bottoms.first().map(|s| s.as_str()).unwrap_or_default();
             l.tops.iter().map(move |t| (t.as_str(), source))
         })
         .collect();
@@ -123,12 +123,12 @@ fn group(report: &Report, key: &str, range: std::ops::Range<usize>) -> Row {
         .iter()
         .enumerate()
         .filter(|(i, _)| !range.contains(i))
-        .flat_map(|(_, l)| l.bottoms.iter().map(String::as_str))
+        .flat_map(|(_, l)| l.bottoms.iter().map(|s| s.as_str()))
         .collect();
     let read_anywhere: HashSet<&str> = report
         .layers
         .iter()
-        .flat_map(|l| l.bottoms.iter().map(String::as_str))
+        .flat_map(|l| l.bottoms.iter().map(|s| s.as_str()))
         .collect();
 
     // The group's inputs: what a layer reads before any layer of the group has made it (an
@@ -142,7 +142,7 @@ fn group(report: &Report, key: &str, range: std::ops::Range<usize>) -> Row {
                 bottoms.push(name);
             }
         }
-        made.extend(l.tops.iter().map(String::as_str));
+        made.extend(l.tops.iter().map(|s| s.as_str()));
     }
     // The group's outputs: what it makes that a later layer reads, or that nobody reads
     // (a net output).

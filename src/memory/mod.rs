@@ -227,7 +227,7 @@ pub fn test_net_given(
             .filter(|&n| n > 0);
         let Some(n) = batch else { continue };
         for top in &lp.top {
-            if let Some(shape) = out.get_mut(top).filter(|s| !s.is_empty()) {
+            if let Some(shape) = out.get_mut(top.as_str()).filter(|s| !s.is_empty()) {
                 shape[0] = i64::from(n);
             }
         }

@@ -9,6 +9,8 @@ mod v1;
 
 use std::rc::Rc;
 
+use compact_str::CompactString;
+
 use crate::error::{Error, Result};
 use crate::proto::{BlobShape, InputParameter, LayerParameter, NetParameter};
 use crate::textformat::Pos;
@@ -172,9 +174,9 @@ fn upgrade_input(
             .collect()
     };
     let mut input = LayerParameter {
-        name: Some("input".to_string()),
+        name: Some("input".into()),
         r#type: Some("Input".into()),
-        top: inputs,
+        top: inputs.into_iter().map(CompactString::from).collect(),
         ..Default::default()
     };
     input.set_input_param(Some(InputParameter { shape }));

@@ -117,7 +117,7 @@ impl Layer<'_> {
     }
 
     fn top_name(&self, i: usize) -> &str {
-        self.lp.top.get(i).map_or("", String::as_str)
+        self.lp.top.get(i).map_or("", |t| t.as_str())
     }
 
     // Layer::CheckBlobCounts, with its wording.
