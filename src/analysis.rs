@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
 use crate::graph::Node;
-use crate::layers::{self, Ctx, Shape};
+use crate::layers::{self, memo::Memo, Ctx, Shape};
 use crate::load::Warning;
 use crate::proto::{param_spec::DimCheckMode, LayerParameter};
 use crate::textformat::Pos;
@@ -180,9 +180,10 @@ impl<'a> NetView<'a> {
 pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobSize>> {
     let mut blobs: Vec<BlobSize> = Vec::with_capacity(a.blobs.len());
     let mut totals = Totals::default();
+    let mut memo = Memo::default();
     for l in &a.layers {
         let bottoms: PerBlob<&Shape> = l.bottom_ids.iter().map(|&id| &blobs[id].0).collect();
-        let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, || Ok(())).ok()?;
+        let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
         drop(bottoms);
         let same_params = out.params.len() == l.params.len()
             && out.params.iter().zip(&l.params).all(|(s, p)| *s == p.shape);
@@ -269,6 +270,7 @@ pub fn walk(
     let mut available: Vec<bool> = Vec::with_capacity(nodes.len());
     let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
     let mut param_names: HashMap<String, (usize, usize)> = HashMap::default();
+    let mut memo = Memo::default();
 
     for node in nodes {
         let mut lp = Rc::clone(&node.lp);
@@ -339,7 +341,8 @@ pub fn walk(
             });
             Ok(())
         };
-        let (mut out, known_type) = layer_out(file, &lp, &bottom_shapes, opts, pos, unknown)?;
+        let (mut out, known_type) =
+            layer_out(file, &lp, &bottom_shapes, opts, pos, &mut memo, unknown)?;
         // The bottoms' shapes are borrowed from `blobs` until here.
         drop(bottom_shapes);
 
@@ -521,11 +524,12 @@ fn layer_out(
     bottoms: &[&Shape],
     opts: &WalkOptions,
     pos: Pos,
+    memo: &mut Memo,
     unknown: impl FnOnce() -> Result<()>,
 ) -> Result<(layers::Out, bool)> {
     let (name, ty) = (lp.name(), lp.r#type());
     let err = |msg: String| Error::invalid(file, Some(pos), msg);
-    let (mut out, known_type) = match layers::infer(lp, bottoms, &opts.ctx) {
+    let (mut out, known_type) = match memo.infer(lp, bottoms, &opts.ctx) {
         Some(Ok(out)) => (out, true),
         Some(Err(e)) => {
             let mut error = err(format!("layer '{name}' ({ty}): {}", e.message));

@@ -8,6 +8,7 @@
 
 pub mod bvlc;
 pub mod fork;
+pub mod memo;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -565,7 +565,11 @@ mod tests {
         // A buffer in two chunks, cut inside each string in turn: prost's reader takes over.
         for cut in 0..wire.len() {
             let (a, b) = wire.split_at(cut);
-            assert_eq!(LayerParameter::decode(a.chain(b)).unwrap(), layer, "cut at {cut}");
+            assert_eq!(
+                LayerParameter::decode(a.chain(b)).unwrap(),
+                layer,
+                "cut at {cut}"
+            );
         }
         // Not UTF-8: refused, as prost refuses it.
         let bad = [0x0a, 0x02, 0xc3, 0x28];

@@ -15,7 +15,7 @@ mod generated {
 
 /// A message read from protobuf text: its wire form, and that wire decoded.
 #[cfg(test)]
-fn read_text<M: prost::Message + Default>(text: &str, root: usize) -> (Vec<u8>, M) {
+pub(crate) fn read_text<M: prost::Message + Default>(text: &str, root: usize) -> (Vec<u8>, M) {
     let wire = crate::textformat::parse(text.as_bytes(), root)
         .unwrap()
         .wire;

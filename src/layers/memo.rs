@@ -1,0 +1,172 @@
+//! Rule results reused within one walk of a net. Deep nets repeat a few blocks many times
+//! (ResNet-152 has 50 bottlenecks of three kinds), and the rules of the types they repeat
+//! (a convolution's geometry, checks and fillers) cost thousands of instructions a layer; a
+//! layer of the same type, with the same parameters and the same bottom shapes as one already
+//! read gets the same result, so it is looked up instead.
+
+use std::hash::BuildHasher;
+
+use foldhash::HashMap;
+
+use super::{infer, Ctx, Out, RuleResult, Shape};
+use crate::proto::LayerParameter;
+
+/// Types whose rules are costly and read nothing but the layer's parameters, its bottoms'
+/// shapes and the walk's settings: no name (of the layer, a bottom or a top) and no `--input`.
+fn reused(ty: &str) -> bool {
+    matches!(
+        ty,
+        "BatchNorm" | "Convolution" | "Deconvolution" | "InnerProduct" | "Pooling" | "Scale"
+    )
+}
+
+/// Results kept at most: a net of all different layers gains nothing from more, and holds a
+/// copy of each.
+const KEPT: usize = 4096;
+
+/// The results of one walk (one `Ctx`): a memo must not outlive it.
+#[derive(Default)]
+pub struct Memo {
+    /// By a hash of the type and bottom shapes; each entry is checked in full.
+    seen: HashMap<u64, Vec<Seen>>,
+    kept: usize,
+    hasher: foldhash::fast::FixedState,
+}
+
+struct Seen {
+    layer: LayerParameter,
+    bottoms: Vec<Shape>,
+    out: Out,
+}
+
+impl Memo {
+    /// `layers::infer`, or the result of a layer like this one read before.
+    pub fn infer(
+        &mut self,
+        lp: &LayerParameter,
+        bottoms: &[&Shape],
+        ctx: &Ctx,
+    ) -> Option<RuleResult> {
+        let ty = lp.r#type();
+        if !reused(ty) {
+            return infer(lp, bottoms, ctx);
+        }
+        let key = self.hasher.hash_one((ty, bottoms));
+        if let Some(seen) = self.seen.get(&key) {
+            if let Some(s) = seen
+                .iter()
+                .find(|s| same_rule_input(&s.layer, lp, &s.bottoms, bottoms))
+            {
+                return Some(Ok(s.out.clone()));
+            }
+        }
+        let result = infer(lp, bottoms, ctx)?;
+        // Only results: an error stops the walk, and is worded for its own layer.
+        if let (Ok(out), true) = (&result, self.kept < KEPT) {
+            self.kept += 1;
+            self.seen.entry(key).or_default().push(Seen {
+                layer: lp.clone(),
+                bottoms: bottoms.iter().map(|&b| b.clone()).collect(),
+                out: out.clone(),
+            });
+        }
+        Some(result)
+    }
+}
+
+/// Whether `lp` on `bottoms` is what `seen` was on `seen_bottoms`, names aside.
+fn same_rule_input(
+    seen: &LayerParameter,
+    lp: &LayerParameter,
+    seen_bottoms: &[Shape],
+    bottoms: &[&Shape],
+) -> bool {
+    // Every field named: one added to the layer is compared, or left out here on purpose.
+    let LayerParameter {
+        name: _,
+        r#type,
+        bottom,
+        top,
+        param,
+        sub,
+        rare,
+    } = seen;
+    bottom.len() == lp.bottom.len()
+        && top.len() == lp.top.len()
+        && *r#type == lp.r#type
+        && *param == lp.param
+        && *sub == lp.sub
+        && *rare == lp.rare
+        && seen_bottoms.len() == bottoms.len()
+        && seen_bottoms.iter().zip(bottoms).all(|(a, b)| a == *b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::Phase;
+    use crate::textformat::MSG_LAYERPARAMETER;
+
+    fn layer(text: &str) -> LayerParameter {
+        crate::proto::read_text(text, MSG_LAYERPARAMETER).1
+    }
+
+    fn run(memo: &mut Memo, lp: &LayerParameter, bottom: &Shape) -> Out {
+        let given = Default::default();
+        let ctx = Ctx {
+            phase: Phase::Test,
+            given: &given,
+            pooling: Default::default(),
+        };
+        memo.infer(lp, &[bottom], &ctx).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_layer_like_one_read_before_gets_its_result() {
+        let conv = |name: &str, n: u32| {
+            layer(&format!(
+                "name: '{name}' type: 'Convolution' bottom: 'x' top: '{name}' \
+                 convolution_param {{ num_output: {n} kernel_size: 3 pad: 1 }}"
+            ))
+        };
+        let (small, large) = (vec![2, 8, 10, 10], vec![2, 8, 20, 20]);
+        let mut memo = Memo::default();
+        // 16 3x3 filters over 8 channels, padded: [2, 16, 10, 10], 2*16*10*10 outputs of 8*9
+        // MACs each.
+        let a = run(&mut memo, &conv("a", 16), &small);
+        assert_eq!(a.tops, [vec![2, 16, 10, 10]]);
+        assert_eq!(a.params, [vec![16, 8, 3, 3], vec![16]]);
+        assert_eq!(a.macs, 230_400);
+        // Named otherwise, alike in all else: the same result, remembered once.
+        assert_eq!(run(&mut memo, &conv("b", 16), &small), a);
+        assert_eq!(memo.kept, 1);
+        // Another parameter, another bottom shape: each its own.
+        assert_eq!(
+            run(&mut memo, &conv("c", 32), &small).tops,
+            [vec![2, 32, 10, 10]]
+        );
+        assert_eq!(
+            run(&mut memo, &conv("d", 16), &large).tops,
+            [vec![2, 16, 20, 20]]
+        );
+        assert_eq!(memo.kept, 3);
+    }
+
+    #[test]
+    fn the_number_of_tops_tells_layers_apart() {
+        // Max pooling makes its argmax mask too when given a second top.
+        let pool = |tops: &str| {
+            layer(&format!(
+                "type: 'Pooling' bottom: 'x' {tops} \
+                 pooling_param {{ pool: MAX kernel_size: 2 stride: 2 }}"
+            ))
+        };
+        let bottom = vec![1, 4, 8, 8];
+        let mut memo = Memo::default();
+        let one = run(&mut memo, &pool("top: 'p'"), &bottom);
+        assert_eq!(one.tops, [vec![1, 4, 4, 4]]);
+        let two = run(&mut memo, &pool("top: 'p' top: 'mask'"), &bottom);
+        assert_eq!(two.tops, [vec![1, 4, 4, 4], vec![1, 4, 4, 4]]);
+        assert_eq!(memo.kept, 2);
+    }
+}
