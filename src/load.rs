@@ -178,35 +178,15 @@ fn load_in_pieces(
     let mut layers = Vec::new();
     let (mut root_fields, mut unknown, mut root_names) = (Vec::new(), Vec::new(), Vec::new());
     let text = std::io::Cursor::new(head).chain(f);
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<textformat::Parsed>(2);
-    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let (read, decoded) = std::thread::scope(|s| {
-        // The text is read on a thread of its own, a piece or two ahead of the decoding; the
-        // wire buffers go back to it to be written again.
-        let reader = s.spawn(move || {
-            textformat::parse_pieces(text, MSG_NETPARAMETER, block, |piece| {
-                let spare = spare_rx.try_recv();
-                let spare = spare.unwrap_or_else(|_| Vec::with_capacity(piece.wire.capacity()));
-                let full = std::mem::replace(piece, textformat::Parsed::with_wire(spare));
-                full_tx.send(full).is_ok()
-            })
-        });
-        let mut decoded = true;
-        for mut piece in full_rx {
-            root_fields.append(&mut piece.root_fields);
-            unknown.append(&mut piece.unknown);
-            root_names.append(&mut piece.unknown_root_names);
-            if decode_into(&piece.wire, &mut net, &mut layers).is_err() {
-                // Leaving the loop drops the channel, which stops the reader.
-                decoded = false;
-                break;
-            }
-            // The reader may have finished: the buffer is then not needed.
-            let _ = spare_tx.send(piece.wire);
-        }
-        (reader.join(), decoded)
+    // Each piece is decoded as it comes, on this thread, the layers into the `Rc`s the walks
+    // share.
+    let read = textformat::parse_pieces(text, MSG_NETPARAMETER, block, |piece| {
+        root_fields.append(&mut piece.root_fields);
+        unknown.append(&mut piece.unknown);
+        root_names.append(&mut piece.unknown_root_names);
+        decode_into(&piece.wire, &mut net, &mut layers).is_ok()
     });
-    if !decoded || !matches!(read, Ok(Ok(true))) || root_kind(&root_names) != RootKind::Net {
+    if !matches!(read, Ok(true)) || root_kind(&root_names) != RootKind::Net {
         return Ok(None);
     }
     report_unknown(path, &unknown, opts, warnings)?;

@@ -7,13 +7,22 @@ mod common;
 use std::path::PathBuf;
 
 use caffe_mem::load::{load, load_bytes, ReadOptions};
-use caffe_mem::textformat::{parse, parse_pieces, Parsed, MSG_NETPARAMETER};
+use caffe_mem::textformat::{parse, parse_pieces, Parsed, Pos, MSG_NETPARAMETER};
 
 /// The pieces of `src` read `block` bytes at a time, joined; `None` when declined.
 fn read_in_pieces(src: &[u8], block: usize) -> (Option<Parsed>, usize) {
+    read_in_pieces_pausing(src, block, 0)
+}
+
+/// `read_in_pieces`, pausing a millisecond at every `pause`th piece (0: never). Meanwhile the
+/// reading thread, with a text waiting for the paused one, reads the pieces after it itself.
+fn read_in_pieces_pausing(src: &[u8], block: usize, pause: usize) -> (Option<Parsed>, usize) {
     let mut joined = Parsed::with_wire(Vec::new());
     let mut count = 0;
     let read = parse_pieces(src, MSG_NETPARAMETER, block, |piece| {
+        if pause > 0 && count % pause == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         joined.wire.extend_from_slice(&piece.wire);
         joined.root_fields.append(&mut piece.root_fields);
         joined.unknown.append(&mut piece.unknown);
@@ -81,6 +90,62 @@ fn a_long_layer_is_one_piece() {
         lines,
         [1, 2].into_iter().chain(204..214).collect::<Vec<u32>>()
     );
+}
+
+/// A net of `layers` layers with comments and strings holding quotes, braces and `#`, and an
+/// unknown field every 97 layers.
+fn net_with_comments(layers: usize) -> String {
+    let mut text = String::from("# a net 'with' comments {\nname: 'n#1'\n");
+    for i in 0..layers {
+        text.push_str(&format!("layer {{\n  name: 'c{i} # {{' # not a name }}\n"));
+        if i % 97 == 0 {
+            text.push_str("  # 'quoted\n  odd: 1\n");
+        }
+        text.push_str("  type: \"ReLU\"  bottom: 'x'\n}\n");
+    }
+    text
+}
+
+#[test]
+fn pieces_read_on_either_thread_join_into_the_one_piece_read() {
+    let text = net_with_comments(3000);
+    let want = parse(text.as_bytes(), MSG_NETPARAMETER).unwrap();
+    assert_eq!(want.unknown.len(), 31);
+    // Pieces of a few layers. Pausing at every second piece, the calling thread leaves most of
+    // them to the reading thread; never pausing, it reads the first one and more.
+    for pause in [0, 2, 7, 50] {
+        let (got, count) = read_in_pieces_pausing(text.as_bytes(), 256, pause);
+        let got = got.unwrap_or_else(|| panic!("pause {pause}: declined"));
+        assert!(count > 500, "{count} pieces");
+        assert!(got.wire == want.wire, "pause {pause}: the wire differs");
+        assert_eq!(got.root_fields, want.root_fields, "pause {pause}");
+        assert_eq!(got.unknown, want.unknown, "pause {pause}");
+        assert_eq!(
+            got.unknown_root_names, want.unknown_root_names,
+            "pause {pause}"
+        );
+    }
+    // The last unknown field, in layer 2910: after 2 lines, 2910 layers of 4 lines and 30
+    // pairs of lines, the layer's fourth line.
+    assert_eq!(
+        want.unknown[30].pos,
+        Pos {
+            line: 11_706,
+            col: 3
+        }
+    );
+}
+
+#[test]
+fn a_piece_that_does_not_read_is_declined_on_either_thread() {
+    let bad_number = common::big_net_with_a_bad_number();
+    let name_twice = common::big_net(20_000) + "name: 'again'\n";
+    for text in [bad_number, name_twice] {
+        for pause in [0, 2, 50] {
+            let (got, _) = read_in_pieces_pausing(text.as_bytes(), 4096, pause);
+            assert!(got.is_none(), "pause {pause}: read");
+        }
+    }
 }
 
 /// A file of its own for each test, removed when dropped.
