@@ -183,33 +183,58 @@ pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobS
     let mut memo = Memo::default();
     for l in &a.layers {
         let bottoms: PerBlob<&Shape> = l.bottom_ids.iter().map(|&id| &blobs[id].0).collect();
-        let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
-        drop(bottoms);
-        let same_params = out.params.len() == l.params.len()
-            && out.params.iter().zip(&l.params).all(|(s, p)| *s == p.shape);
-        if !same_params {
-            return None;
-        }
-        for ((shape, &id), &in_place) in out.tops.into_iter().zip(&l.top_ids).zip(&l.top_in_place) {
-            let count = layers::count(&shape).ok()?;
-            if in_place {
-                blobs[id] = (shape, count);
-            } else {
-                // The walk numbers blobs in the order they are made.
-                debug_assert_eq!(id, blobs.len());
-                blobs.push((shape, count));
-            }
-        }
-        // The walk's overflow checks (`backward_analysis`, `check_totals`) at this batch.
-        let back = if l.need_backward {
-            out.macs
-                .checked_mul(backward_times(l, opts.force_backward))?
+        // A layer like one already read is looked up, and only its tops are copied.
+        // The bottoms' shapes are borrowed from `blobs` until `resize`.
+        if let Some(out) = memo.get(&l.lp, &bottoms) {
+            drop(bottoms);
+            resize(l, out, &mut blobs, &mut totals, opts)?;
         } else {
-            0
-        };
-        totals.add(out.macs, out.flops, back).ok()?;
+            let (out, _) =
+                layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
+            drop(bottoms);
+            resize(l, &out, &mut blobs, &mut totals, opts)?;
+        }
     }
     Some(blobs)
+}
+
+/// `rebatch`'s step for one layer, its rule's result `out` at the new batch: its tops' sizes
+/// into `blobs` and its totals checked. `None` when its parameters change with the batch or a
+/// check fails.
+fn resize(
+    l: &LayerInfo,
+    out: &layers::Out,
+    blobs: &mut Vec<BlobSize>,
+    totals: &mut Totals,
+    opts: &WalkOptions,
+) -> Option<()> {
+    let same_params = out.params.len() == l.params.len()
+        && out.params.iter().zip(&l.params).all(|(s, p)| *s == p.shape);
+    if !same_params {
+        return None;
+    }
+    for ((shape, &id), &in_place) in out.tops.iter().zip(&l.top_ids).zip(&l.top_in_place) {
+        let count = layers::count(shape).ok()?;
+        if in_place {
+            // Most in-place layers keep the shape: then it is not copied again.
+            if blobs[id].0 != *shape {
+                blobs[id].0.clone_from(shape);
+            }
+            blobs[id].1 = count;
+        } else {
+            // The walk numbers blobs in the order they are made.
+            debug_assert_eq!(id, blobs.len());
+            blobs.push((shape.clone(), count));
+        }
+    }
+    // The walk's overflow checks (`backward_analysis`, `check_totals`) at this batch.
+    let back = if l.need_backward {
+        out.macs
+            .checked_mul(backward_times(l, opts.force_backward))?
+    } else {
+        0
+    };
+    totals.add(out.macs, out.flops, back).ok()
 }
 
 /// Settings of the walk.

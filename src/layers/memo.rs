@@ -40,6 +40,24 @@ struct Seen {
 }
 
 impl Memo {
+    /// The result of a layer like this one read before, if any; borrowed, for a caller that
+    /// reads only part of it.
+    pub fn get(&self, lp: &LayerParameter, bottoms: &[&Shape]) -> Option<&Out> {
+        let ty = lp.r#type();
+        if !reused(ty) {
+            return None;
+        }
+        let seen = self.seen.get(&self.key(ty, bottoms))?;
+        let s = seen
+            .iter()
+            .find(|s| same_rule_input(&s.layer, lp, &s.bottoms, bottoms))?;
+        Some(&s.out)
+    }
+
+    fn key(&self, ty: &str, bottoms: &[&Shape]) -> u64 {
+        self.hasher.hash_one((ty, bottoms))
+    }
+
     /// `layers::infer`, or the result of a layer like this one read before.
     pub fn infer(
         &mut self,
@@ -51,19 +69,14 @@ impl Memo {
         if !reused(ty) {
             return infer(lp, bottoms, ctx);
         }
-        let key = self.hasher.hash_one((ty, bottoms));
-        if let Some(seen) = self.seen.get(&key) {
-            if let Some(s) = seen
-                .iter()
-                .find(|s| same_rule_input(&s.layer, lp, &s.bottoms, bottoms))
-            {
-                return Some(Ok(s.out.clone()));
-            }
+        if let Some(out) = self.get(lp, bottoms) {
+            return Some(Ok(out.clone()));
         }
         let result = infer(lp, bottoms, ctx)?;
         // Only results: an error stops the walk, and is worded for its own layer.
         if let (Ok(out), true) = (&result, self.kept < KEPT) {
             self.kept += 1;
+            let key = self.key(ty, bottoms);
             self.seen.entry(key).or_default().push(Seen {
                 layer: lp.clone(),
                 bottoms: bottoms.iter().map(|&b| b.clone()).collect(),
@@ -150,6 +163,9 @@ mod tests {
             [vec![2, 16, 20, 20]]
         );
         assert_eq!(memo.kept, 3);
+        // Looked up without running a rule: only what was read.
+        assert_eq!(memo.get(&conv("e", 16), &[&small]), Some(&a));
+        assert_eq!(memo.get(&conv("f", 64), &[&small]), None);
     }
 
     #[test]
