@@ -270,7 +270,7 @@ enum Output {
 fn print_json(report: &Report) -> std::io::Result<()> {
     let stdout = std::io::stdout();
     let pretty = stdout.is_terminal();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, unbuffered(&stdout));
     let json = if pretty {
         serde_json::to_writer_pretty(&mut out, report).map_err(std::io::Error::from)
     } else {
@@ -283,6 +283,20 @@ fn print_json(report: &Report) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// Stdout without its line buffering, where the platform allows: Rust's stdout looks for the
+/// last line break in every write, which on the compact report (one line of 53 MB on the
+/// 100k-layer net) is a scan of every byte, 2.7% of the run's instructions.
+fn unbuffered(stdout: &std::io::Stdout) -> Box<dyn std::io::Write + '_> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = stdout.as_fd().try_clone_to_owned() {
+            return Box::new(std::fs::File::from(fd));
+        }
+    }
+    Box::new(stdout.lock())
 }
 
 /// Parses the command line. Every option is global, so that `diff` takes them all (and
