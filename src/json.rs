@@ -314,11 +314,26 @@ mod elements {
         buf.extend_from_slice(if b { b"true" } else { b"false" });
     }
 
-    /// Few per layer, and serde_json's spelling of a float is its own (and `null` when not
-    /// finite): left to it.
+    /// serde_json's spelling of a float is its own (and `null` when not finite): left to it,
+    /// but for 0, 1 and 2, which nearly every `lr_mult` and `decay_mult` is, spelled here as it
+    /// spells them (a negative zero is "-0.0", and goes to it).
     fn float(buf: &mut Vec<u8>, x: f32) {
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *buf, &x);
+        let common: Option<&[u8]> = if x == 0.0 && x.is_sign_positive() {
+            Some(b"0.0")
+        } else if x == 1.0 {
+            Some(b"1.0")
+        } else if x == 2.0 {
+            Some(b"2.0")
+        } else {
+            None
+        };
+        match common {
+            Some(text) => buf.extend_from_slice(text),
+            // Writing to a Vec cannot fail.
+            None => {
+                let _ = serde_json::to_writer(&mut *buf, &x);
+            }
+        }
     }
 
     /// A string with nothing JSON escapes (a quote, a backslash, a control character) is
