@@ -1,5 +1,5 @@
 //! Rule results reused within one walk of a net. Deep nets repeat a few blocks many times
-//! (ResNet-152 has 50 bottlenecks of three kinds), and the rules of the types they repeat
+//! (ResNet-152 is 50 bottleneck blocks in four stages, alike within a stage), and the rules of the types they repeat
 //! (a convolution's geometry, checks and fillers) cost thousands of instructions a layer; a
 //! layer of the same type, with the same parameters and the same bottom shapes as one already
 //! read gets the same result, so it is looked up instead.
@@ -11,13 +11,17 @@ use foldhash::HashMap;
 use super::{infer, Ctx, Out, RuleResult, Shape};
 use crate::proto::LayerParameter;
 
-/// Types whose rules are costly and read nothing but the layer's parameters, its bottoms'
-/// shapes and the walk's settings: no name (of the layer, a bottom or a top) and no `--input`.
-fn reused(ty: &str) -> bool {
-    matches!(
-        ty,
-        "BatchNorm" | "Convolution" | "Deconvolution" | "InnerProduct" | "Pooling" | "Scale"
-    )
+/// Whether `lp`'s result may be reused: a type whose rule is costly and reads nothing but the
+/// layer's parameters, its bottoms' shapes and the walk's settings (no name of the layer, a
+/// bottom or a top, and no `--input`), and no weights written into the file (`blobs`), which
+/// a copy kept here would hold twice.
+fn reused(lp: &LayerParameter) -> bool {
+    let cheap_to_keep = lp.rare.as_ref().is_none_or(|r| r.blobs.is_empty());
+    cheap_to_keep
+        && matches!(
+            lp.r#type(),
+            "BatchNorm" | "Convolution" | "Deconvolution" | "InnerProduct" | "Pooling" | "Scale"
+        )
 }
 
 /// Results kept at most: a net of all different layers gains nothing from more, and holds a
@@ -43,19 +47,18 @@ impl Memo {
     /// The result of a layer like this one read before, if any; borrowed, for a caller that
     /// reads only part of it.
     pub fn get(&self, lp: &LayerParameter, bottoms: &[&Shape]) -> Option<&Out> {
-        let ty = lp.r#type();
-        if !reused(ty) {
+        if !reused(lp) {
             return None;
         }
-        let seen = self.seen.get(&self.key(ty, bottoms))?;
+        let seen = self.seen.get(&self.key(lp, bottoms))?;
         let s = seen
             .iter()
             .find(|s| same_rule_input(&s.layer, lp, &s.bottoms, bottoms))?;
         Some(&s.out)
     }
 
-    fn key(&self, ty: &str, bottoms: &[&Shape]) -> u64 {
-        self.hasher.hash_one((ty, bottoms))
+    fn key(&self, lp: &LayerParameter, bottoms: &[&Shape]) -> u64 {
+        self.hasher.hash_one((lp.r#type(), bottoms))
     }
 
     /// `layers::infer`, or the result of a layer like this one read before.
@@ -65,8 +68,7 @@ impl Memo {
         bottoms: &[&Shape],
         ctx: &Ctx,
     ) -> Option<RuleResult> {
-        let ty = lp.r#type();
-        if !reused(ty) {
+        if !reused(lp) {
             return infer(lp, bottoms, ctx);
         }
         if let Some(out) = self.get(lp, bottoms) {
@@ -76,7 +78,7 @@ impl Memo {
         // Only results: an error stops the walk, and is worded for its own layer.
         if let (Ok(out), true) = (&result, self.kept < KEPT) {
             self.kept += 1;
-            let key = self.key(ty, bottoms);
+            let key = self.key(lp, bottoms);
             self.seen.entry(key).or_default().push(Seen {
                 layer: lp.clone(),
                 bottoms: bottoms.iter().map(|&b| b.clone()).collect(),
@@ -166,6 +168,18 @@ mod tests {
         // Looked up without running a rule: only what was read.
         assert_eq!(memo.get(&conv("e", 16), &[&small]), Some(&a));
         assert_eq!(memo.get(&conv("f", 64), &[&small]), None);
+    }
+
+    #[test]
+    fn weights_written_in_the_file_are_not_kept() {
+        let conv = layer(
+            "type: 'Convolution' bottom: 'x' top: 'y' blobs { shape { dim: 2 } data: 1 data: 2 } \
+             convolution_param { num_output: 4 kernel_size: 1 }",
+        );
+        let mut memo = Memo::default();
+        let out = run(&mut memo, &conv, &vec![1, 3, 5, 5]);
+        assert_eq!(out.tops, [vec![1, 4, 5, 5]]);
+        assert_eq!(memo.kept, 0);
     }
 
     #[test]
