@@ -586,7 +586,9 @@ fn layer_out(
                 out.tops.len()
             };
             for s in out.tops.iter_mut().take(batched).filter(|s| !s.is_empty()) {
-                s[0] = n;
+                let mut dims = s.to_vec();
+                dims[0] = n;
+                *s = dims.into();
             }
         }
     }

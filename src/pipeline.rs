@@ -372,9 +372,9 @@ mod tests {
         let a = analyzed_text(&net, NextNet::Resized);
         // At 3: 3*3*8*8 = 576; the 3x3 convolution makes 6x6 planes, 3*4*6*6 = 432; 3*10.
         let want = vec![
-            (vec![3, 3, 8, 8], 576),
-            (vec![3, 4, 6, 6], 432),
-            (vec![3, 10], 30),
+            (Shape::from([3, 3, 8, 8]), 576),
+            ([3, 4, 6, 6].into(), 432),
+            ([3, 10].into(), 30),
         ];
         assert_eq!(rebatch(&a), Some(want));
     }

@@ -15,7 +15,9 @@ fn shapes_of(opts: &Options, names: &[&str]) -> Vec<Vec<Vec<i64>>> {
                 .find(|l| l.name() == *n)
                 .unwrap_or_else(|| panic!("no layer {n}"))
                 .output_shapes
-                .clone()
+                .iter()
+                .map(|s| s.to_vec())
+                .collect()
         })
         .collect()
 }

@@ -159,7 +159,7 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
         }
         if with_shapes {
             let tops = shapes(&g["top_shapes"]);
-            if tops != m.output_shapes {
+            if m.output_shapes != tops {
                 return Some(format!(
                     "layer #{i} {} ({}): tops expected {tops:?}, got {:?}",
                     m.name(),
@@ -168,7 +168,7 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
                 ));
             }
             let params = shapes(&g["param_shapes"]);
-            let ours: Vec<Vec<i64>> = m.params.iter().map(|p| p.shape.clone()).collect();
+            let ours: Vec<Vec<i64>> = m.params.iter().map(|p| p.shape.to_vec()).collect();
             if params != ours {
                 return Some(format!(
                     "layer #{i} {} ({}): params expected {params:?}, got {ours:?}",

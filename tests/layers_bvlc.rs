@@ -25,11 +25,11 @@ fn layer(text: &str) -> LayerParameter {
 
 fn run_with(text: &str, bottoms: &[&[i64]], given: &[(&str, &[i64])]) -> Result<Out, RuleError> {
     let lp = layer(text);
-    let shapes: Vec<Shape> = bottoms.iter().map(|b| b.to_vec()).collect();
+    let shapes: Vec<Shape> = bottoms.iter().map(|&b| b.into()).collect();
     let refs: Vec<&Shape> = shapes.iter().collect();
     let given: HashMap<String, Shape> = given
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .map(|&(k, v)| (k.to_string(), v.into()))
         .collect();
     let ctx = Ctx {
         phase: Phase::Test,
@@ -59,12 +59,12 @@ fn refused(text: &str, bottoms: &[&[i64]], part: &str) -> RuleError {
 }
 
 /// A loss's top: a scalar, no axes.
-fn scalar() -> Shape {
+fn scalar() -> Vec<i64> {
     Vec::new()
 }
 
 fn shapes(v: &[&[i64]]) -> Vec<Shape> {
-    v.iter().map(|s| s.to_vec()).collect()
+    v.iter().map(|&s| s.into()).collect()
 }
 
 // ---------------------------------------------------------------- convolution family
@@ -1133,7 +1133,7 @@ fn accuracy() {
         "type: 'Accuracy' bottom: 'p' bottom: 'l' top: 'acc'",
         &[&[100, 10], &[100]],
     );
-    assert_eq!((out.tops, out.flops), (vec![scalar()], 1000));
+    assert_eq!((out.tops, out.flops), (vec![Shape::scalar()], 1000));
     // The per-class second top is [C].
     let out = ok(
         "type: 'Accuracy' bottom: 'p' bottom: 'l' top: 'acc' top: 'per_class'",
@@ -1159,7 +1159,7 @@ fn losses() {
         "type: 'SoftmaxWithLoss' bottom: 'p' bottom: 'l' top: 'loss'",
         &[&[100, 10], &[100]],
     );
-    assert_eq!((out.tops, out.flops), (vec![scalar()], 5200));
+    assert_eq!((out.tops, out.flops), (vec![Shape::scalar()], 5200));
     // The optional second top is the softmax output; labels per pixel: 2 * 4*4 = 32.
     let out = ok(
         "type: 'SoftmaxWithLoss' bottom: 'p' bottom: 'l' top: 'loss' top: 'prob'",
@@ -1182,7 +1182,7 @@ fn losses() {
         "type: 'EuclideanLoss' bottom: 'a' bottom: 'b' top: 'loss'",
         &[&[10, 5], &[10, 5, 1]],
     );
-    assert_eq!((out.tops, out.flops), (vec![scalar()], 150));
+    assert_eq!((out.tops, out.flops), (vec![Shape::scalar()], 150));
     refused(
         "type: 'EuclideanLoss' bottom: 'a' bottom: 'b' top: 'loss'",
         &[&[10, 5], &[10, 4]],
@@ -1202,7 +1202,7 @@ fn losses() {
         "type: 'InfogainLoss' bottom: 'a' bottom: 'b' bottom: 'h' top: 'loss'",
         &[&[10, 5], &[10], &[5, 5]],
     );
-    assert_eq!((out.tops, out.flops), (vec![scalar()], 400));
+    assert_eq!((out.tops, out.flops), (vec![Shape::scalar()], 400));
     refused(
         "type: 'InfogainLoss' bottom: 'a' bottom: 'b' bottom: 'h' top: 'loss'",
         &[&[10, 5], &[10], &[4, 4]],
@@ -1227,7 +1227,7 @@ fn losses() {
         "type: 'ContrastiveLoss' bottom: 'a' bottom: 'b' bottom: 's' top: 'loss'",
         &[&[64, 2], &[64, 2], &[64]],
     );
-    assert_eq!((out.tops, out.flops), (vec![scalar()], 704));
+    assert_eq!((out.tops, out.flops), (vec![Shape::scalar()], 704));
     refused(
         "type: 'ContrastiveLoss' bottom: 'a' bottom: 'b' bottom: 's' top: 'loss'",
         &[&[64, 2, 3], &[64, 2, 3], &[64]],

@@ -46,31 +46,32 @@ fn layer(text: &str) -> LayerParameter {
     net_layers("<test>", text).remove(0)
 }
 
-fn run_given(text: &str, bottoms: &[Shape], given: &[(&str, Shape)]) -> RuleResult {
+fn run_given(text: &str, bottoms: &[Vec<i64>], given: &[(&str, Vec<i64>)]) -> RuleResult {
     let lp = layer(text);
     let given: HashMap<String, Shape> = given
         .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .map(|(k, v)| (k.to_string(), v.clone().into()))
         .collect();
     let ctx = Ctx {
         phase: Phase::Test,
         given: &given,
         pooling: Default::default(),
     };
+    let bottoms: Vec<Shape> = bottoms.iter().map(|b| b.clone().into()).collect();
     let refs: Vec<&Shape> = bottoms.iter().collect();
     layers::infer(&lp, &refs, &ctx).expect("a rule knows this type")
 }
 
-fn run(text: &str, bottoms: &[Shape]) -> RuleResult {
+fn run(text: &str, bottoms: &[Vec<i64>]) -> RuleResult {
     run_given(text, bottoms, &[])
 }
 
-fn ok(text: &str, bottoms: &[Shape]) -> Out {
+fn ok(text: &str, bottoms: &[Vec<i64>]) -> Out {
     run(text, bottoms).unwrap_or_else(|e| panic!("refused: {e:?}\n{text}"))
 }
 
 /// The refusal's message, which must contain `part`.
-fn refused(text: &str, bottoms: &[Shape], part: &str) -> String {
+fn refused(text: &str, bottoms: &[Vec<i64>], part: &str) -> String {
     match run(text, bottoms) {
         Ok(out) => panic!("accepted ({out:?}), expected a refusal with '{part}'\n{text}"),
         Err(e) => {
@@ -591,7 +592,7 @@ fn unknown_types_are_not_claimed() {
         pooling: Default::default(),
     };
     let lp = layer(r#"layer { type: "NoSuchLayer" bottom: "a" top: "b" }"#);
-    let b = vec![1, 2];
+    let b = Shape::from([1, 2]);
     assert!(fork::infer("NoSuchLayer", &lp, &[&b], &ctx).is_none());
 }
 
@@ -702,7 +703,11 @@ fn check_golden(
             .as_array()
             .unwrap()
             .iter()
-            .map(|b| shapes(&Value::Array(vec![g["blobs"][b.as_str().unwrap()].clone()])).remove(0))
+            .map(|b| {
+                shapes(&Value::Array(vec![g["blobs"][b.as_str().unwrap()].clone()]))
+                    .remove(0)
+                    .into()
+            })
             .collect();
         let refs: Vec<&Shape> = bottom_shapes.iter().collect();
         let Some(lp) = by_name.get(name) else {
@@ -744,19 +749,20 @@ fn corpus_layers(rel: &str) -> Option<HashMap<String, LayerParameter>> {
 fn infer_named(
     net: &HashMap<String, LayerParameter>,
     name: &str,
-    bottoms: &[Shape],
-    given: &[(&str, Shape)],
+    bottoms: &[Vec<i64>],
+    given: &[(&str, Vec<i64>)],
 ) -> RuleResult {
     let lp = net.get(name).unwrap_or_else(|| panic!("no layer {name}"));
     let given: HashMap<String, Shape> = given
         .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .map(|(k, v)| (k.to_string(), v.clone().into()))
         .collect();
     let ctx = Ctx {
         phase: Phase::Test,
         given: &given,
         pooling: Default::default(),
     };
+    let bottoms: Vec<Shape> = bottoms.iter().map(|b| b.clone().into()).collect();
     let refs: Vec<&Shape> = bottoms.iter().collect();
     layers::infer(lp, &refs, &ctx).expect("a rule knows this type")
 }

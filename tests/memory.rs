@@ -638,7 +638,7 @@ fn test_net_keeps_its_own_batch() {
     };
     let mnist = shared.join("corpus/BVLC__caffe/examples/mnist");
     let given = |n: i64| {
-        [("data".to_string(), vec![n, 1, 28, 28])]
+        [("data".to_string(), [n, 1, 28, 28].into())]
             .into_iter()
             .collect()
     };

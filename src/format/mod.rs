@@ -211,8 +211,8 @@ mod tests {
 
     #[test]
     fn shapes_read_as_caffe_users_write_them() {
-        assert_eq!(shape(&vec![1, 96, 55, 55]), "1x96x55x55");
-        assert_eq!(shape(&vec![]), "scalar");
-        assert_eq!(shapes(&[vec![2, 3], vec![]]), "2x3, scalar");
+        assert_eq!(shape(&[1, 96, 55, 55].into()), "1x96x55x55");
+        assert_eq!(shape(&Shape::scalar()), "scalar");
+        assert_eq!(shapes(&[[2, 3].into(), Shape::scalar()]), "2x3, scalar");
     }
 }

@@ -144,7 +144,7 @@ mod tests {
                  convolution_param {{ num_output: {n} kernel_size: 3 pad: 1 }}"
             ))
         };
-        let (small, large) = (vec![2, 8, 10, 10], vec![2, 8, 20, 20]);
+        let (small, large) = (Shape::from([2, 8, 10, 10]), Shape::from([2, 8, 20, 20]));
         let mut memo = Memo::default();
         // 16 3x3 filters over 8 channels, padded: [2, 16, 10, 10], 2*16*10*10 outputs of 8*9
         // MACs each.
@@ -177,7 +177,7 @@ mod tests {
              convolution_param { num_output: 4 kernel_size: 1 }",
         );
         let mut memo = Memo::default();
-        let out = run(&mut memo, &conv, &vec![1, 3, 5, 5]);
+        let out = run(&mut memo, &conv, &[1, 3, 5, 5].into());
         assert_eq!(out.tops, [vec![1, 4, 5, 5]]);
         assert_eq!(memo.kept, 0);
     }
@@ -191,7 +191,7 @@ mod tests {
                  pooling_param {{ pool: MAX kernel_size: 2 stride: 2 }}"
             ))
         };
-        let bottom = vec![1, 4, 8, 8];
+        let bottom = Shape::from([1, 4, 8, 8]);
         let mut memo = Memo::default();
         let one = run(&mut memo, &pool("top: 'p'"), &bottom);
         assert_eq!(one.tops, [vec![1, 4, 4, 4]]);

@@ -9,14 +9,14 @@
 pub mod bvlc;
 pub mod fork;
 pub mod memo;
+mod shape;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::proto::LayerParameter;
 
-/// A blob shape, as Caffe's `vector<int>`; dims are kept in i64 so products can be checked.
-pub type Shape = Vec<i64>;
+pub use shape::Shape;
 
 /// Phase of the net being built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

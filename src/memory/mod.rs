@@ -228,7 +228,9 @@ pub fn test_net_given(
         let Some(n) = batch else { continue };
         for top in &lp.top {
             if let Some(shape) = out.get_mut(top.as_str()).filter(|s| !s.is_empty()) {
-                shape[0] = i64::from(n);
+                let mut dims = shape.to_vec();
+                dims[0] = i64::from(n);
+                *shape = dims.into();
             }
         }
     }

@@ -62,7 +62,7 @@ pub(super) fn reduction(l: &Layer) -> RuleResult {
     };
     let scale = if coeff != 1.0 { elems(&top)? } else { 0 };
     let flops = super::add(&[mul(&[elems(bottom)?, per_input])?, scale])?;
-    Ok(tops_only(vec![top], flops))
+    Ok(tops_only(vec![top.into()], flops))
 }
 
 /// ArgMax: with `axis`, the bottom with that axis cut to `top_k`; without, `[N, 1 (2 with
@@ -85,7 +85,7 @@ pub(super) fn argmax(l: &Layer) -> RuleResult {
                 bottom[axis]
             )));
         }
-        let mut top = bottom.clone();
+        let mut top = bottom.to_vec();
         top[axis] = top_k;
         top
     } else {

@@ -256,7 +256,7 @@ fn base_conv(l: &Layer, reverse: bool) -> RuleResult {
         }
     }
     let input = &bottom[ca + 1..];
-    let mut top: Shape = bottom[..ca].to_vec();
+    let mut top = bottom[..ca].to_vec();
     top.push(num_output);
     for (i, &d) in input.iter().enumerate() {
         top.push(if reverse {
@@ -325,7 +325,7 @@ pub(super) fn im2col(l: &Layer) -> RuleResult {
     let bottom = l.bottom(0)?;
     let g = geometry(l.ty, &cp, bottom, 1)?;
     let ca = g.channel_axis;
-    let mut top = bottom.clone();
+    let mut top = bottom.to_vec();
     let mut channels = bottom[ca];
     for (i, &k) in g.kernel.iter().enumerate() {
         channels = fit(channels.checked_mul(k), "channels * kernel")?;

@@ -318,7 +318,7 @@ pub(super) fn parameter(l: &Layer) -> RuleResult {
     l.exact_tops(1)?;
     let shape = match l.lp.parameter_param().and_then(|p| p.shape.as_ref()) {
         Some(s) => from_proto(s)?,
-        None => Vec::new(),
+        None => Shape::scalar(),
     };
     let mut out = tops_only(vec![shape.clone()], 0);
     out.params.push(shape);

@@ -59,7 +59,7 @@ pub(super) fn embed(l: &Layer) -> RuleResult {
     if p.bias_term() {
         params.push(filled(vec![n], p.bias_filler.as_deref(), "constant")?);
     }
-    let mut top = bottom.clone();
+    let mut top = bottom.to_vec();
     top.push(n);
     let top = super::blob(top)?;
     let flops = if p.bias_term() { elems(&top)? } else { 0 };

@@ -47,7 +47,7 @@ fn labels_match(
 fn loss_out(l: &Layer, extra: Option<&Shape>, flops: u64) -> RuleResult {
     let mut tops: Vec<Shape> = Vec::with_capacity(l.n_tops());
     if l.n_tops() >= 1 {
-        tops.push(Vec::new());
+        tops.push(Shape::scalar());
     }
     if l.n_tops() >= 2 {
         if let Some(s) = extra {
@@ -79,9 +79,9 @@ pub(super) fn accuracy(l: &Layer) -> RuleResult {
     }
     let axis = canonical_axis(p.axis(), data.len())?;
     labels_match("label", data, axis, label)?;
-    let mut tops = vec![Vec::new()];
+    let mut tops = vec![Shape::scalar()];
     if l.n_tops() == 2 {
-        tops.push(vec![data[axis]]);
+        tops.push([data[axis]].into());
     }
     Ok(tops_only(tops, elems(data)?))
 }

@@ -167,7 +167,8 @@ const MAX_BLOB_AXES: usize = 32;
 
 /// A top shape as `Blob::Reshape` accepts it: at most 32 axes, every dimension in `0..=INT_MAX`
 /// and at most INT_MAX elements.
-fn blob(shape: Shape) -> Result<Shape, RuleError> {
+fn blob(shape: impl Into<Shape>) -> Result<Shape, RuleError> {
+    let shape = shape.into();
     if shape.len() > MAX_BLOB_AXES {
         return Err(err(format!(
             "a blob has at most {MAX_BLOB_AXES} axes; this one would have {}",
@@ -263,7 +264,7 @@ fn tops_only(tops: Vec<Shape>, flops: u64) -> Out {
 /// only `gaussian` takes `sparse`, `bilinear` wants a square 4-D blob, and the fan-based ones
 /// read axis 0. `default_type` is the layer's own default when no filler is given.
 fn filled(
-    shape: Shape,
+    shape: impl Into<Shape>,
     filler: Option<&FillerParameter>,
     default_type: &str,
 ) -> Result<Shape, RuleError> {

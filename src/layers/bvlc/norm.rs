@@ -57,7 +57,7 @@ pub(super) fn batch_norm(l: &Layer) -> RuleResult {
     }
     Ok(Out {
         tops: vec![bottom.clone()],
-        params: vec![vec![channels], vec![channels], vec![1]],
+        params: vec![[channels].into(), [channels].into(), [1].into()],
         macs: 0,
         flops: mul(&[elems(bottom)?, 2])?,
     })
@@ -82,7 +82,7 @@ fn operand_shape(what: &str, bottom: &Shape, axis: i32, num_axes: i32) -> Result
             "{what} blob's shape extends past bottom[0]'s shape when applied starting with bottom[0] axis = {axis}"
         )));
     }
-    Ok(bottom[axis..end].to_vec())
+    Ok(bottom[axis..end].into())
 }
 
 /// Reshape of Scale/Bias: the operand's dims must equal bottom[0]'s from `axis` on (a scalar

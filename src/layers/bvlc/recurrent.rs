@@ -9,7 +9,7 @@
 //! or RNN `W_hh [H, H]`, `W_ho [H, H]`, `b_o [H]`.
 
 use super::{blob, count_range, dim, elems, err, filled, fit, int, Layer};
-use crate::layers::{canonical_axis, mul, param_or_default, Out, RuleResult, Shape};
+use crate::layers::{canonical_axis, mul, param_or_default, Out, RuleResult};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -80,7 +80,7 @@ fn recurrent(l: &Layer, kind: Kind) -> RuleResult {
             "a recurrent layer needs at least one timestep; bottom[0] is {x:?}"
         )));
     }
-    let weight = |shape: Shape| filled(shape, p.weight_filler.as_deref(), "constant");
+    let weight = |shape: Vec<i64>| filled(shape, p.weight_filler.as_deref(), "constant");
     // x_transform: InnerProduct on axis 2 of x.
     canonical_axis(2, x.len())?;
     let d = count_range(x, 2, x.len())?;

@@ -2,7 +2,7 @@
 //! Filter, BatchReindex. All are 0 MACs and 0 FLOPs (SPEC §2: data movement).
 
 use super::{blob, count_range, dim, err, fit, int, tops_only, Layer};
-use crate::layers::{canonical_axis, count, param_or_default, RuleError, RuleResult, Shape};
+use crate::layers::{canonical_axis, count, param_or_default, RuleError, RuleResult};
 
 /// The axis of Concat/Slice: the deprecated unsigned `*_dim` field (no negative indexing) or
 /// `axis` (which may count from the end); not both.
@@ -41,7 +41,7 @@ pub(super) fn concat(l: &Layer) -> RuleResult {
     let p = param_or_default(l.lp.concat_param());
     let first = l.bottom(0)?;
     let axis = pick_axis("concat", p.axis, p.concat_dim, first.len())?;
-    let mut top = first.clone();
+    let mut top = first.to_vec();
     for (i, b) in l.bottoms.iter().enumerate().skip(1) {
         if b.len() != first.len() {
             return Err(err(format!(
@@ -110,7 +110,7 @@ pub(super) fn slice(l: &Layer) -> RuleResult {
     let tops = sizes
         .into_iter()
         .map(|s| {
-            let mut t = bottom.clone();
+            let mut t = bottom.to_vec();
             t[axis] = s;
             blob(t)
         })
@@ -211,7 +211,7 @@ pub(super) fn reshape(l: &Layer) -> RuleResult {
         )));
     }
     let (start, end) = (start as usize, end as usize);
-    let mut top: Shape = bottom[..start].to_vec();
+    let mut top = bottom[..start].to_vec();
     top.extend_from_slice(&new);
     top.extend_from_slice(&bottom[end..]);
     for (i, _) in new.iter().enumerate().filter(|(_, &d)| d == 0) {
@@ -280,7 +280,7 @@ pub(super) fn crop(l: &Layer) -> RuleResult {
             data.len() - start
         )));
     }
-    let mut top = data.clone();
+    let mut top = data.to_vec();
     for (i, t) in top.iter_mut().enumerate().skip(start) {
         let size = dim(like, i as i64)?;
         let offset = match p.offset.as_slice() {
@@ -313,7 +313,7 @@ pub(super) fn tile(l: &Layer) -> RuleResult {
             "Number of tiles must be positive (got {tiles})"
         )));
     }
-    let mut top = bottom.clone();
+    let mut top = bottom.to_vec();
     top[axis] = fit(top[axis].checked_mul(i64::from(tiles)), "tiled dimension")?;
     Ok(tops_only(vec![blob(top)?], 0))
 }

@@ -71,12 +71,12 @@ pub fn convolution_depthwise(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleRes
     let [n, c, h, w] = legacy4(bottoms[0])?;
     let top = vec![n, c, dw_out(h, ph, kh, sh, dh)?, dw_out(w, pw, kw, sw, dw)?];
     let outputs = count(&top)?;
-    let mut params = vec![vec![c, 1, i64::from(kh), i64::from(kw)]];
+    let mut params = vec![Shape::from([c, 1, i64::from(kh), i64::from(kw)])];
     // Caffe refuses a weight blob over INT_MAX elements, as any blob.
     count(&params[0])?;
     let mut flops_bias = 0;
     if p.bias_term() {
-        params.push(vec![c]);
+        params.push([c].into());
         flops_bias = outputs;
     }
     let macs = mul(&[outputs, u64::from(kh), u64::from(kw)])?;
@@ -84,7 +84,7 @@ pub fn convolution_depthwise(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleRes
         .checked_add(flops_bias)
         .ok_or_else(|| RuleError::new("operation count overflows 64 bits"))?;
     Ok(Out {
-        tops: vec![top],
+        tops: vec![top.into()],
         params,
         macs,
         flops,
@@ -117,7 +117,7 @@ pub fn shuffle_channel(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
         return Err("group must be greater than 0".into());
     }
     Ok(Out {
-        tops: vec![legacy4(bottom)?.to_vec()],
+        tops: vec![legacy4(bottom)?.into()],
         ..Out::default()
     })
 }

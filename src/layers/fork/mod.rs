@@ -116,7 +116,7 @@ fn top_range(ty: &str, lp: &LayerParameter, min: usize, max: usize) -> Result<()
 /// (AutoTopBlobs), so zero or one named top is fine; the loss is a scalar `[]`.
 fn loss_tops(ty: &str, lp: &LayerParameter) -> Result<Vec<Shape>, RuleError> {
     top_range(ty, lp, 0, 1)?;
-    Ok(vec![Vec::new(); lp.top.len()])
+    Ok(vec![Shape::scalar(); lp.top.len()])
 }
 
 /// A top whose shape only the data decides: Caffe's words, and the `--input` that fixes it
@@ -129,7 +129,8 @@ fn unknown_top(top: &str, why: &str, example: &str) -> RuleError {
 }
 
 /// An output whose only cost is `per_element` flops for each element of `top`.
-fn per_element(top: Shape, per_element: u64) -> RuleResult {
+fn per_element(top: impl Into<Shape>, per_element: u64) -> RuleResult {
+    let top = top.into();
     let n = count(&top)?;
     Ok(Out {
         flops: super::mul(&[n, per_element])?,

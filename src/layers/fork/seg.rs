@@ -33,7 +33,7 @@ fn pspnet_bn(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     top_range("BN", lp, 1, 1)?;
     let c = legacy4(bottoms[0])?[1];
     let mut out = per_element(bottoms[0].clone(), 4)?;
-    out.params = vec![vec![1, c, 1, 1]; 4];
+    out.params = vec![Shape::from([1, c, 1, 1]); 4];
     Ok(out)
 }
 
@@ -45,11 +45,11 @@ fn segnet_bn(lp: &LayerParameter, p: &BnParameter, bottoms: &[&Shape]) -> RuleRe
     let max_tops = if p.bn_mode() == BnMode::Learn { 3 } else { 1 };
     top_range("BN", lp, 1, max_tops)?;
     let [n, c, h, w] = legacy4(bottoms[0])?;
-    let mut out = per_element(vec![n, c, h, w], 4)?;
+    let mut out = per_element([n, c, h, w], 4)?;
     for _ in 1..lp.top.len() {
-        out.tops.push(vec![1, c, 1, 1]);
+        out.tops.push([1, c, 1, 1].into());
     }
-    out.params = vec![vec![1, c, 1, 1]; 2];
+    out.params = vec![Shape::from([1, c, 1, 1]); 2];
     Ok(out)
 }
 
@@ -200,7 +200,7 @@ pub fn unpool(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
         )
     };
     Ok(Out {
-        tops: vec![vec![b[0], b[1], h, w]],
+        tops: vec![Shape::from([b[0], b[1], h, w])],
         ..Out::default()
     })
 }
@@ -226,7 +226,7 @@ fn image_and_label(
     let data_name = &lp.top[0];
     let data = match (ctx.given(data_name), size) {
         (Some(s), _) => s.clone(),
-        (None, Some((h, w))) => vec![batch, channels, h, w],
+        (None, Some((h, w))) => [batch, channels, h, w].into(),
         (None, None) => {
             return Err(unknown_top(
                 data_name,
@@ -239,7 +239,7 @@ fn image_and_label(
     if let Some(label_name) = lp.top.get(1) {
         let label = match ctx.given(label_name) {
             Some(s) => s.clone(),
-            None if data.len() == 4 => vec![data[0], 1, data[2], data[3]],
+            None if data.len() == 4 => [data[0], 1, data[2], data[3]].into(),
             None => {
                 return Err(unknown_top(
                     label_name,
@@ -319,7 +319,7 @@ pub fn image_seg_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> Rul
         tops.push(
             ctx.given(dims)
                 .cloned()
-                .unwrap_or_else(|| vec![batch, 1, 1, 2]),
+                .unwrap_or_else(|| [batch, 1, 1, 2].into()),
         );
     }
     Ok(Out {
@@ -349,7 +349,7 @@ pub fn seg_accuracy(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
         return Err("The data should have the same height and width as label.".into());
     }
     Ok(Out {
-        tops: vec![vec![1, 1, 1, 3]],
+        tops: vec![Shape::from([1, 1, 1, 3])],
         flops: count(bottoms[0])?,
         ..Out::default()
     })
@@ -374,7 +374,7 @@ pub fn padding(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     let h = dim(Some(h), "Padding output height")?;
     let w = dim(Some(w), "Padding output width")?;
     Ok(Out {
-        tops: vec![vec![n, c, h, w]],
+        tops: vec![Shape::from([n, c, h, w])],
         ..Out::default()
     })
 }

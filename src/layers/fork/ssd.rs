@@ -85,7 +85,7 @@ pub fn prior_box(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     if len == 0 {
         return Err("PriorBox output is empty (CHECK_GT(top_shape[2], 0))".into());
     }
-    let top = vec![1, 2, len];
+    let top = Shape::from([1, 2, len]);
     // Each coordinate (and each variance) is computed with about one operation.
     let flops = count(&top)?;
     Ok(Out {
@@ -169,7 +169,11 @@ pub fn normalize(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     }
     let [n, c, h, w] = legacy4(bottom)?;
     let p = param(lp.norm_param());
-    let scale: Shape = if p.channel_shared() { vec![] } else { vec![c] };
+    let scale = if p.channel_shared() {
+        Shape::scalar()
+    } else {
+        Shape::from([c])
+    };
     let norms = if p.across_spatial() {
         n as u64
     } else {
@@ -249,7 +253,7 @@ pub fn detection_output(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
     }
     check_heads("DetectionOutput", bottoms, num_classes, p.share_location())?;
     Ok(Out {
-        tops: vec![vec![1, 1, 1, 7]],
+        tops: vec![Shape::from([1, 1, 1, 7])],
         ..Out::default()
     })
 }
@@ -335,7 +339,7 @@ pub fn detection_evaluate(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult
     };
     let rows = dim(pos_classes.checked_add(dh), "DetectionEvaluate rows")?;
     Ok(Out {
-        tops: vec![vec![1, 1, rows, 5]],
+        tops: vec![Shape::from([1, 1, rows, 5])],
         ..Out::default()
     })
 }
@@ -392,7 +396,7 @@ pub fn annotated_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> Rul
                 ));
             };
             let c = if t.force_gray() { 1 } else { 3 };
-            vec![batch, c, i64::from(h), i64::from(w)]
+            Shape::from([batch, c, i64::from(h), i64::from(w)])
         }
     };
     let mut tops = vec![data];
@@ -400,7 +404,7 @@ pub fn annotated_data(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> Rul
         tops.push(
             ctx.given(label)
                 .cloned()
-                .unwrap_or_else(|| vec![1, 1, 1, 8]),
+                .unwrap_or_else(|| [1, 1, 1, 8].into()),
         );
     }
     Ok(Out {

@@ -27,13 +27,13 @@ pub fn upsample(lp: &LayerParameter, bottoms: &[&Shape]) -> RuleResult {
         )
         .into());
     }
-    let mut top = bottom.clone();
+    let mut top = bottom.to_vec();
     let first = top.len() - scaled_axes;
     for d in &mut top[first..] {
         *d = dim(d.checked_mul(scale), "Upsample output size")?;
     }
     Ok(Out {
-        tops: vec![top],
+        tops: vec![top.into()],
         ..Out::default()
     })
 }
