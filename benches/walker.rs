@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use caffe_mem::analysis::{self, WalkOptions};
 use caffe_mem::filter::{self, State};
@@ -62,7 +62,7 @@ fn walker(c: &mut Criterion) {
                     let fresh = loaded
                         .layers
                         .iter()
-                        .map(|l| Rc::new(LayerParameter::clone(l)));
+                        .map(|l| Arc::new(LayerParameter::clone(l)));
                     (loaded.net.clone(), fresh.collect())
                 },
                 |n| build(n).expect("builds"),
@@ -83,6 +83,19 @@ fn walker(c: &mut Criterion) {
                     caffe_mem::json::write_compact(&mut std::io::sink(), &report)
                         .expect("serializes");
                     report
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        // What the command line does for the compact JSON: written from the walk.
+        group.bench_function("json-from-walk", |b| {
+            b.iter_batched(
+                || pipeline::analyze_bytes(&opts, file.clone(), &net.text).expect("analyzes"),
+                |a| {
+                    let pending = pipeline::pending(a);
+                    caffe_mem::json::write_compact_walk(&mut std::io::sink(), &pending)
+                        .expect("serializes");
+                    pending
                 },
                 BatchSize::PerIteration,
             )

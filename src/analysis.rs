@@ -4,7 +4,7 @@
 //! part in the backward pass.
 
 use std::collections::hash_map::Entry;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use foldhash::HashMap;
 use smallvec::SmallVec;
@@ -40,7 +40,7 @@ pub struct LayerInfo {
     /// The layer as built (shared with the graph's node and the other walks of the net): its
     /// name, type, bottoms (rewired to Split tops) and tops (with a loss's automatic one) are
     /// the ones reported.
-    pub lp: Rc<LayerParameter>,
+    pub lp: Arc<LayerParameter>,
     pub bottom_ids: PerBlob<usize>,
     pub top_ids: PerBlob<usize>,
     /// Per top: whether it is the bottom at the same index, computed in place.
@@ -288,7 +288,7 @@ pub fn walk(
     // grown by doubling, which copied the list into fresh memory at each step.
     let mut blobs: Vec<BlobInfo> = Vec::with_capacity(nodes.len());
     // Names borrowed from the nodes, which outlive the walk (borrowed too: each walk of the net
-    // would otherwise copy the node list and count every layer's `Rc` up and down).
+    // would otherwise copy the node list and count every layer's `Arc` up and down).
     let mut blob_index: HashMap<&str, usize> =
         HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
     // Per blob: produced and not yet consumed (Caffe's available_blobs).
@@ -298,18 +298,18 @@ pub fn walk(
     let mut memo = Memo::default();
 
     for node in nodes {
-        let mut lp = Rc::clone(&node.lp);
+        let mut lp = Arc::clone(&node.lp);
         let (pos, inserted) = (node.pos, node.inserted);
         // LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and
         // never a net output (net.cpp appends it without registering its name).
         let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
         if auto_top {
-            Rc::make_mut(&mut lp).top.push("(automatic)".into());
+            Arc::make_mut(&mut lp).top.push("(automatic)".into());
         }
         // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients
         // reach the location and confidence predictions, never the priors or the labels.
         if lp.r#type() == "MultiBoxLoss" && lp.propagate_down().is_empty() && lp.bottom.len() == 4 {
-            Rc::make_mut(&mut lp).rare_mut().propagate_down = vec![true, true, false, false];
+            Arc::make_mut(&mut lp).rare_mut().propagate_down = vec![true, true, false, false];
         }
         let li = layers.len();
         let name = lp.name();

@@ -10,8 +10,7 @@ use crate::error::Error;
 use crate::format::{self, diagnostic::Diagnostic, ColorWhen, Format, GroupBy, Style};
 use crate::layers::{Phase, PoolingRule, Shape};
 use crate::memory::{self, Device, Dtype, Engine, Optimizer};
-use crate::pipeline::{self, Options};
-use crate::report::Report;
+use crate::pipeline::{self, Options, Pending};
 
 const USAGE: &str = "caffe-mem [OPTIONS] <NET>\n       caffe-mem diff [OPTIONS] <A> <B>";
 
@@ -220,15 +219,17 @@ pub fn main() -> i32 {
     args.color.apply();
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
     let out = match (&args.command, &args.net) {
-        (None, Some(net)) => report(&args, net).and_then(|r| {
+        (None, Some(net)) => report(&args, net).and_then(|p| {
             if format == Format::Json && args.group_by.is_none() {
-                Ok(Output::Json(Box::new(r)))
+                Ok(Output::Json(Box::new(p)))
             } else {
+                let r = p.finish();
                 format::render(&r, format, args.group_by, Style::for_stdout()).map(Output::Text)
             }
         }),
-        (Some(Command::Diff { a, b }), None) => report(&args, a).and_then(|ra| {
-            let rb = report(&args, b)?;
+        (Some(Command::Diff { a, b }), None) => report(&args, a).and_then(|pa| {
+            let ra = pa.finish();
+            let rb = report(&args, b)?.finish();
             format::diff::render(&ra, &rb, format, args.group_by, Style::for_stdout())
                 .map(Output::Text)
         }),
@@ -241,13 +242,10 @@ pub fn main() -> i32 {
             return e.exit_code();
         }
     };
-    let written = match &out {
-        Output::Text(text) => format::print(text),
-        Output::Json(r) => print_json(r),
+    let written = match out {
+        Output::Text(text) => format::print(&text),
+        Output::Json(p) => print_json(*p),
     };
-    // The process ends here: freeing a large report allocation by allocation would take longer
-    // than the OS takes to reclaim it all at exit.
-    std::mem::forget(out);
     match written {
         Ok(()) => 0,
         Err(e) => {
@@ -260,21 +258,28 @@ pub fn main() -> i32 {
 /// What goes to stdout: rendered text, or the report itself, streamed as JSON.
 enum Output {
     Text(String),
-    Json(Box<Report>),
+    Json(Box<Pending>),
 }
 
 /// The JSON report, streamed to stdout through a buffer: on a 100k-layer net it is some 90 MB,
 /// never held as one string. Compact in a pipe or a file, where tools read it (`jq .` indents
 /// it), and then on two threads when large (`json`); indented on a terminal, where people do.
 /// A closed pipe is the reader's choice.
-fn print_json(report: &Report) -> std::io::Result<()> {
+fn print_json(report: Pending) -> std::io::Result<()> {
     let stdout = std::io::stdout();
     let pretty = stdout.is_terminal();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, unbuffered(&stdout));
     let json = if pretty {
-        serde_json::to_writer_pretty(&mut out, report).map_err(std::io::Error::from)
+        let report = report.finish();
+        let json = serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from);
+        // The process ends soon after: freeing a large report allocation by allocation would
+        // take longer than the OS takes to reclaim it all at exit.
+        std::mem::forget(report);
+        json
     } else {
-        crate::json::write_compact(&mut out, report)
+        let json = crate::json::write_compact_walk(&mut out, &report);
+        std::mem::forget(report);
+        json
     };
     let written = json
         .and_then(|()| out.write_all(b"\n"))
@@ -307,14 +312,14 @@ fn parse_args() -> Result<Args, clap::Error> {
 }
 
 /// The report of the net at `path`; its warnings go to stderr.
-fn report(args: &Args, path: &str) -> Result<Report, Error> {
+fn report(args: &Args, path: &str) -> Result<Pending, Error> {
     let analyzed = pipeline::analyze(&args.options(path))?;
     let color = format::colored(&std::io::stderr());
     eprint!(
         "{}",
         format::diagnostic::warnings(&analyzed.warnings, color, source_line)
     );
-    Ok(pipeline::report(analyzed))
+    Ok(pipeline::pending(analyzed))
 }
 
 /// `file:line:col: error: message`, the line quoted with a caret, and a hint.

@@ -1,7 +1,7 @@
 //! Phase, stage and level rules: which layers a net keeps for a given state, as Caffe's
 //! `Net::FilterNet` and `Net::StateMeetsRule` decide (src/caffe/net.cpp).
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::layers::Phase;
@@ -43,10 +43,10 @@ fn meets(state: &State, rule: &NetStateRule) -> bool {
 /// layer that has both kinds.
 pub fn filter(
     file: &str,
-    layers: Vec<Rc<LayerParameter>>,
+    layers: Vec<Arc<LayerParameter>>,
     positions: Vec<Pos>,
     state: &State,
-) -> Result<(Vec<Rc<LayerParameter>>, Vec<Pos>)> {
+) -> Result<(Vec<Arc<LayerParameter>>, Vec<Pos>)> {
     let mut kept = Vec::with_capacity(layers.len());
     let mut kept_pos = Vec::with_capacity(layers.len());
     for (lp, pos) in layers.into_iter().zip(positions) {

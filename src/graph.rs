@@ -1,7 +1,7 @@
 //! The layer list as Caffe runs it: the filtered layers with the Split layers Caffe inserts
 //! wherever one top feeds several consumers (src/caffe/util/insert_splits.cpp).
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use foldhash::HashMap;
@@ -15,7 +15,7 @@ use crate::textformat::Pos;
 pub struct Node {
     /// Shared, not copied, with the walks that follow: a LayerParameter is 144 bytes
     /// before its contents, and the net is walked twice (at its batch and one sample more).
-    pub lp: Rc<LayerParameter>,
+    pub lp: Arc<LayerParameter>,
     /// Where the layer starts in the file; an inserted Split has its producer's position.
     pub pos: Pos,
     /// A Split layer that Caffe added, not one written in the file.
@@ -73,7 +73,7 @@ fn check_name_length(file: &str, lp: &LayerParameter, pos: Pos) -> Result<()> {
 /// counts are plain vectors rather than maps keyed by (layer, top).
 pub fn insert_splits(
     file: &str,
-    layers: Vec<Rc<LayerParameter>>,
+    layers: Vec<Arc<LayerParameter>>,
     positions: Vec<Pos>,
 ) -> Result<Vec<Node>> {
     // Counted first, so that each list below is sized once.
@@ -153,7 +153,7 @@ pub fn insert_splits(
                     Some(next_split[t]),
                 );
                 // A copy only when a solver's test nets share this layer too.
-                Rc::make_mut(&mut lp).bottom[j] = rewired;
+                Arc::make_mut(&mut lp).bottom[j] = rewired;
                 next_split[t] += 1;
             }
         }
@@ -183,11 +183,14 @@ pub fn insert_splits(
                     // The loss reads the first Split top; the consumers start at the second.
                     split.rare_mut().loss_weight =
                         (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect();
-                    Rc::make_mut(&mut out[at].lp).rare_mut().loss_weight.clear();
+                    Arc::make_mut(&mut out[at].lp)
+                        .rare_mut()
+                        .loss_weight
+                        .clear();
                     next_split[t] += 1;
                 }
                 out.push(Node {
-                    lp: Rc::new(split),
+                    lp: Arc::new(split),
                     pos,
                     inserted: true,
                 });

@@ -20,8 +20,10 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
+use crate::analysis::Analysis;
 use crate::layers::Shape;
-use crate::report::{Blob, Layer, Param, Report};
+use crate::pipeline::Pending;
+use crate::report::Report;
 
 /// Elements per chunk: some 200 KB of layers (90 KB of blobs), a third of a millisecond of
 /// serializing. Smaller chunks keep the two threads finishing closer together, but each one
@@ -38,8 +40,48 @@ pub const THREADED_MIN: usize = 4 * CHUNK;
 /// lets it run ahead). Also what bounds the memory when stdout is slower than serializing.
 const AHEAD: usize = 2;
 
+/// An element writer: appends one element's JSON to a buffer.
+type Element<'a, T> = &'a (dyn Fn(&mut Vec<u8>, &T) + Sync);
+
 /// Writes `report` as compact JSON, byte for byte as `serde_json::to_writer` does.
 pub fn write_compact<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
+    write_with(
+        out,
+        report,
+        |out| array(out, &report.layers, &elements::report_layer),
+        |out| array(out, &report.blobs, &elements::report_blob),
+    )
+}
+
+/// Writes the report `p.finish()` would make, byte for byte as `write_compact` writes it, with
+/// its layers and blobs read from the walk: on a 100k-layer net, making the report's own copy
+/// of them (names, shapes, parameters, consumers) took a tenth of the run.
+pub fn write_compact_walk<W: Write>(out: &mut W, p: &Pending) -> io::Result<()> {
+    let a = &p.analysis;
+    let elem_bytes = p.report.settings.activation_elem_bytes;
+    write_with(
+        out,
+        &p.report,
+        |out| {
+            array(out, &a.layers, &|buf, l| {
+                elements::walked_layer(buf, a, elem_bytes, l)
+            })
+        },
+        |out| {
+            array(out, &a.blobs, &|buf, b| {
+                elements::walked_blob(buf, a, elem_bytes, b)
+            })
+        },
+    )
+}
+
+/// The report's JSON, its `layers` and `blobs` arrays written by the two functions given.
+fn write_with<W: Write>(
+    out: &mut W,
+    report: &Report,
+    layers: impl FnOnce(&mut W) -> io::Result<()>,
+    blobs: impl FnOnce(&mut W) -> io::Result<()>,
+) -> io::Result<()> {
     // Every field named, in the struct's order: a field added to `Report` fails to compile here
     // rather than going missing from the output.
     let Report {
@@ -48,8 +90,8 @@ pub fn write_compact<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
         net,
         settings,
         inputs,
-        layers,
-        blobs,
+        layers: _,
+        blobs: _,
         totals,
         memory,
         fit,
@@ -63,9 +105,9 @@ pub fn write_compact<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
     field(out, "settings", settings)?;
     field(out, "inputs", inputs)?;
     out.write_all(b",\"layers\":")?;
-    array(out, layers, elements::layer)?;
+    layers(out)?;
     out.write_all(b",\"blobs\":")?;
-    array(out, blobs, elements::blob)?;
+    blobs(out)?;
     field(out, "totals", totals)?;
     field(out, "memory", memory)?;
     // `#[serde(skip_serializing_if = "Option::is_none")]`.
@@ -93,12 +135,7 @@ fn value<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> io::Result<()> 
 /// A JSON array. A large one is cut into chunks, taken in turn by this thread and a helper as
 /// each is free (so that a helper the scheduler holds back delays little); this thread writes
 /// them all, in order, and hands the helper's buffers back for reuse.
-/// `element` appends one element's JSON to a buffer.
-fn array<W: Write, T: Sync>(
-    out: &mut W,
-    items: &[T],
-    element: fn(&mut Vec<u8>, &T),
-) -> io::Result<()> {
+fn array<W: Write, T: Sync>(out: &mut W, items: &[T], element: Element<T>) -> io::Result<()> {
     let chunks = items.len().div_ceil(CHUNK);
     out.write_all(b"[")?;
     if items.len() < THREADED_MIN {
@@ -171,7 +208,7 @@ fn array<W: Write, T: Sync>(
 
 /// Writes chunk `k` of `items` into `buf` (emptied first), each element after the array's
 /// first preceded by its comma.
-fn chunk<T>(buf: &mut Vec<u8>, items: &[T], k: usize, element: fn(&mut Vec<u8>, &T)) {
+fn chunk<T>(buf: &mut Vec<u8>, items: &[T], k: usize, element: Element<T>) {
     buf.clear();
     let start = k * CHUNK;
     for (i, item) in items[start..].iter().take(CHUNK).enumerate() {
@@ -183,11 +220,44 @@ fn chunk<T>(buf: &mut Vec<u8>, items: &[T], k: usize, element: fn(&mut Vec<u8>, 
 }
 
 /// The report's layers and blobs as serde_json writes their derived `Serialize`: the same keys
-/// in the same order, the same spelling of every value.
+/// in the same order, the same spelling of every value. Each is written from its fields,
+/// borrowed either from the report or from the walk.
 mod elements {
-    use super::*;
+    use compact_str::CompactString;
 
-    pub fn layer(buf: &mut Vec<u8>, l: &Layer) {
+    use super::*;
+    use crate::analysis::{BlobInfo, LayerInfo};
+    use crate::report::{Blob, Layer, Param};
+
+    /// A layer's fields but its parameters, in the report's order.
+    struct LayerFields<'a> {
+        name: &'a str,
+        ty: &'a str,
+        bottoms: &'a [CompactString],
+        tops: &'a [CompactString],
+        in_place: bool,
+        inserted: bool,
+        line: u32,
+        output_shapes: &'a [Shape],
+        param_count: u64,
+        macs: u64,
+        flops: u64,
+        backward_macs: u64,
+        need_backward: bool,
+        activation_bytes: u64,
+        notes: &'a [String],
+    }
+
+    struct ParamFields<'a> {
+        shape: &'a Shape,
+        count: u64,
+        lr_mult: f32,
+        decay_mult: f32,
+        learns: bool,
+        shared_from: Option<&'a str>,
+    }
+
+    pub fn report_layer(buf: &mut Vec<u8>, l: &Layer) {
         // Every field named: one added to `Layer` fails to compile here rather than going
         // missing from the output.
         let Layer {
@@ -208,92 +278,191 @@ mod elements {
             activation_bytes,
             notes,
         } = l;
-        buf.extend_from_slice(b"{\"name\":");
-        string(buf, name);
-        buf.extend_from_slice(b",\"type\":");
-        string(buf, ty);
-        buf.extend_from_slice(b",\"bottoms\":");
-        list(buf, bottoms, |buf, s| string(buf, s));
-        buf.extend_from_slice(b",\"tops\":");
-        list(buf, tops, |buf, s| string(buf, s));
-        buf.extend_from_slice(b",\"in_place\":");
-        boolean(buf, *in_place);
-        buf.extend_from_slice(b",\"inserted\":");
-        boolean(buf, *inserted);
-        buf.extend_from_slice(b",\"line\":");
-        number(buf, *line);
-        buf.extend_from_slice(b",\"output_shapes\":");
-        list(buf, output_shapes, shape);
-        buf.extend_from_slice(b",\"params\":");
-        list(buf, params, param);
-        buf.extend_from_slice(b",\"param_count\":");
-        number(buf, *param_count);
-        buf.extend_from_slice(b",\"macs\":");
-        number(buf, *macs);
-        buf.extend_from_slice(b",\"flops\":");
-        number(buf, *flops);
-        buf.extend_from_slice(b",\"backward_macs\":");
-        number(buf, *backward_macs);
-        buf.extend_from_slice(b",\"need_backward\":");
-        boolean(buf, *need_backward);
-        buf.extend_from_slice(b",\"activation_bytes\":");
-        number(buf, *activation_bytes);
-        buf.extend_from_slice(b",\"notes\":");
-        list(buf, notes, |buf, s| string(buf, s));
-        buf.push(b'}');
+        let fields = LayerFields {
+            name,
+            ty,
+            bottoms,
+            tops,
+            in_place: *in_place,
+            inserted: *inserted,
+            line: *line,
+            output_shapes,
+            param_count: *param_count,
+            macs: *macs,
+            flops: *flops,
+            backward_macs: *backward_macs,
+            need_backward: *need_backward,
+            activation_bytes: *activation_bytes,
+            notes,
+        };
+        layer(buf, &fields, params.iter().map(report_param));
     }
 
-    fn param(buf: &mut Vec<u8>, p: &Param) {
+    fn report_param(p: &Param) -> ParamFields<'_> {
         let Param {
-            shape: dims,
+            shape,
             count,
             lr_mult,
             decay_mult,
             learns,
             shared_from,
         } = p;
+        ParamFields {
+            shape,
+            count: *count,
+            lr_mult: *lr_mult,
+            decay_mult: *decay_mult,
+            learns: *learns,
+            shared_from: shared_from.as_deref(),
+        }
+    }
+
+    /// A layer of the walk, as `report::describe` makes it.
+    pub fn walked_layer(buf: &mut Vec<u8>, a: &Analysis, elem_bytes: u64, l: &LayerInfo) {
+        let notes = l.notes();
+        let fields = LayerFields {
+            name: l.name(),
+            ty: l.ty(),
+            bottoms: &l.lp.bottom,
+            tops: &l.lp.top,
+            in_place: l.in_place(),
+            inserted: l.inserted,
+            line: l.pos.line,
+            output_shapes: &l.output_shapes,
+            param_count: l.param_count(),
+            macs: l.macs,
+            flops: l.flops,
+            backward_macs: l.backward_macs,
+            need_backward: l.need_backward,
+            activation_bytes: l.activation_bytes(&a.blobs, elem_bytes),
+            notes: &notes,
+        };
+        let params = l.params.iter().map(|p| ParamFields {
+            shape: &p.shape,
+            count: p.count,
+            lr_mult: p.lr_mult,
+            decay_mult: p.decay_mult,
+            learns: p.learns,
+            shared_from: p.owner.map(|(owner, _)| a.layers[owner].name()),
+        });
+        layer(buf, &fields, params);
+    }
+
+    fn layer<'a>(
+        buf: &mut Vec<u8>,
+        l: &LayerFields,
+        params: impl Iterator<Item = ParamFields<'a>>,
+    ) {
+        buf.extend_from_slice(b"{\"name\":");
+        string(buf, l.name);
+        buf.extend_from_slice(b",\"type\":");
+        string(buf, l.ty);
+        buf.extend_from_slice(b",\"bottoms\":");
+        list(buf, l.bottoms, |buf, s| string(buf, s));
+        buf.extend_from_slice(b",\"tops\":");
+        list(buf, l.tops, |buf, s| string(buf, s));
+        buf.extend_from_slice(b",\"in_place\":");
+        boolean(buf, l.in_place);
+        buf.extend_from_slice(b",\"inserted\":");
+        boolean(buf, l.inserted);
+        buf.extend_from_slice(b",\"line\":");
+        number(buf, l.line);
+        buf.extend_from_slice(b",\"output_shapes\":");
+        list(buf, l.output_shapes, shape);
+        buf.extend_from_slice(b",\"params\":");
+        list(buf, params, |buf, p| param(buf, &p));
+        buf.extend_from_slice(b",\"param_count\":");
+        number(buf, l.param_count);
+        buf.extend_from_slice(b",\"macs\":");
+        number(buf, l.macs);
+        buf.extend_from_slice(b",\"flops\":");
+        number(buf, l.flops);
+        buf.extend_from_slice(b",\"backward_macs\":");
+        number(buf, l.backward_macs);
+        buf.extend_from_slice(b",\"need_backward\":");
+        boolean(buf, l.need_backward);
+        buf.extend_from_slice(b",\"activation_bytes\":");
+        number(buf, l.activation_bytes);
+        buf.extend_from_slice(b",\"notes\":");
+        list(buf, l.notes, |buf, s| string(buf, s));
+        buf.push(b'}');
+    }
+
+    fn param(buf: &mut Vec<u8>, p: &ParamFields) {
         buf.extend_from_slice(b"{\"shape\":");
-        shape(buf, dims);
+        shape(buf, p.shape);
         buf.extend_from_slice(b",\"count\":");
-        number(buf, *count);
+        number(buf, p.count);
         buf.extend_from_slice(b",\"lr_mult\":");
-        float(buf, *lr_mult);
+        float(buf, p.lr_mult);
         buf.extend_from_slice(b",\"decay_mult\":");
-        float(buf, *decay_mult);
+        float(buf, p.decay_mult);
         buf.extend_from_slice(b",\"learns\":");
-        boolean(buf, *learns);
+        boolean(buf, p.learns);
         // `#[serde(skip_serializing_if = "Option::is_none")]`.
-        if let Some(owner) = shared_from {
+        if let Some(owner) = p.shared_from {
             buf.extend_from_slice(b",\"shared_from\":");
             string(buf, owner);
         }
         buf.push(b'}');
     }
 
-    pub fn blob(buf: &mut Vec<u8>, b: &Blob) {
+    pub fn report_blob(buf: &mut Vec<u8>, b: &Blob) {
         let Blob {
             name,
-            shape: dims,
+            shape,
             bytes,
             producer,
             consumers,
         } = b;
+        blob(
+            buf,
+            (name, shape, *bytes, producer),
+            consumers.iter().map(|c| c.as_str()),
+        );
+    }
+
+    /// A blob of the walk, as `report::describe` makes it.
+    pub fn walked_blob(buf: &mut Vec<u8>, a: &Analysis, elem_bytes: u64, b: &BlobInfo) {
+        let producer = &a.layers[b.producer];
+        blob(
+            buf,
+            (
+                &producer.lp.top[b.top],
+                &b.shape,
+                b.count.saturating_mul(elem_bytes),
+                producer.name(),
+            ),
+            b.consumers.iter().map(|&c| a.layers[c].name()),
+        );
+    }
+
+    /// A blob from its name, shape, bytes and producer, and its consumers.
+    fn blob<'a>(
+        buf: &mut Vec<u8>,
+        (name, dims, bytes, producer): (&str, &Shape, u64, &str),
+        consumers: impl Iterator<Item = &'a str>,
+    ) {
         buf.extend_from_slice(b"{\"name\":");
         string(buf, name);
         buf.extend_from_slice(b",\"shape\":");
         shape(buf, dims);
         buf.extend_from_slice(b",\"bytes\":");
-        number(buf, *bytes);
+        number(buf, bytes);
         buf.extend_from_slice(b",\"producer\":");
         string(buf, producer);
         buf.extend_from_slice(b",\"consumers\":");
-        list(buf, consumers, |buf, s| string(buf, s));
+        list(buf, consumers, string);
         buf.push(b'}');
     }
 
-    fn list<T>(buf: &mut Vec<u8>, items: &[T], element: impl Fn(&mut Vec<u8>, &T)) {
+    fn list<T>(
+        buf: &mut Vec<u8>,
+        items: impl IntoIterator<Item = T>,
+        element: impl Fn(&mut Vec<u8>, T),
+    ) {
         buf.push(b'[');
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
@@ -303,7 +472,7 @@ mod elements {
     }
 
     fn shape(buf: &mut Vec<u8>, dims: &Shape) {
-        list(buf, dims, |buf, &d| number(buf, d));
+        list(buf, dims.iter(), |buf, &d| number(buf, d));
     }
 
     fn number(buf: &mut Vec<u8>, n: impl itoa::Integer) {

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use prost::Message as _;
 
@@ -34,10 +34,10 @@ pub struct NetFile {
     pub file: String,
     /// The net's fields; its `layer` list is in `layers` when the net was read from a file.
     pub net: NetParameter,
-    /// The `layer` entries of a net file, each decoded apart into the `Rc` that the walks
+    /// The `layer` entries of a net file, each decoded apart into the `Arc` that the walks
     /// share (see `decode_layers_apart`). Empty for a solver's inline net, whose layers are in
     /// `net`.
-    pub layers: Vec<Rc<LayerParameter>>,
+    pub layers: Vec<Arc<LayerParameter>>,
     /// Every root field in file order with its position (layers, inputs, ...).
     pub root_fields: Vec<(u32, Pos)>,
     /// Present when the net was reached through a solver file.
@@ -178,7 +178,7 @@ fn load_in_pieces(
     let mut layers = Vec::new();
     let (mut root_fields, mut unknown, mut root_names) = (Vec::new(), Vec::new(), Vec::new());
     let text = std::io::Cursor::new(head).chain(f);
-    // Each piece is decoded as it comes, on this thread, the layers into the `Rc`s the walks
+    // Each piece is decoded as it comes, on this thread, the layers into the `Arc`s the walks
     // share.
     let read = textformat::parse_pieces(text, MSG_NETPARAMETER, block, |piece| {
         root_fields.append(&mut piece.root_fields);
@@ -334,11 +334,11 @@ fn decode_net(
 }
 
 /// A net's other fields and its layers, or prost's error.
-type Decoding = std::result::Result<(NetParameter, Vec<Rc<LayerParameter>>), prost::DecodeError>;
+type Decoding = std::result::Result<(NetParameter, Vec<Arc<LayerParameter>>), prost::DecodeError>;
 
 /// A NetParameter from its wire format, with each `layer` (`count` of them) decoded into its
-/// own `Rc` rather than into `NetParameter::layer`: moving them from that vector into the walks'
-/// `Rc`s held a large net twice at once. Anything unexpected in the wire is left to prost,
+/// own `Arc` rather than into `NetParameter::layer`: moving them from that vector into the walks'
+/// `Arc`s held a large net twice at once. Anything unexpected in the wire is left to prost,
 /// which decodes or refuses it.
 ///
 /// One thread: decoding half the layers on a second one saved no time measurably once layers
@@ -356,7 +356,7 @@ fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
 fn decode_into(
     wire: &[u8],
     net: &mut NetParameter,
-    layers: &mut Vec<Rc<LayerParameter>>,
+    layers: &mut Vec<Arc<LayerParameter>>,
 ) -> std::result::Result<(), prost::DecodeError> {
     let mut rest = wire;
     while !rest.is_empty() {
@@ -366,7 +366,7 @@ fn decode_into(
         };
         match field.body {
             Some(body) if field.number == NET_LAYER_FIELD => {
-                layers.push(Rc::new(LayerParameter::decode(body)?));
+                layers.push(Arc::new(LayerParameter::decode(body)?));
             }
             _ => net.merge(&rest[..rest.len() - field.after.len()])?,
         }

@@ -1,7 +1,7 @@
 //! The whole analysis, from a path to a report: read, upgrade, filter, insert splits, walk.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::analysis::{self, Analysis, NetView, WalkOptions};
 use crate::error::Result;
@@ -16,7 +16,7 @@ use crate::textformat::Pos;
 use crate::upgrade;
 
 /// A net's layers, shared by the nets built from them (a solver's train and test nets).
-type Layers = Vec<Rc<LayerParameter>>;
+type Layers = Vec<Arc<LayerParameter>>;
 
 /// A solver's test net before it is filtered and built: the file it is read from (for
 /// messages), the net, its layers and their positions.
@@ -296,10 +296,37 @@ fn test_net_file(solver_file: &str, target: &str) -> Result<TestSource> {
 
 /// The JSON report of an analysis.
 pub fn report(a: Analyzed) -> Report {
+    pending(a).finish()
+}
+
+/// A report whose layers and blobs are still the walk's: the compact JSON is written straight
+/// from the walk (`json::write_compact_walk`), which on a large net saves making the report's
+/// copy of every layer and blob; `finish` makes the full report.
+pub struct Pending {
+    /// Everything but `layers` and `blobs`, which are empty.
+    pub report: Report,
+    pub analysis: Analysis,
+}
+
+impl Pending {
+    pub fn finish(self) -> Report {
+        let elem_bytes = self.report.settings.activation_elem_bytes;
+        let (layers, blobs) = report::describe(self.analysis, elem_bytes);
+        Report {
+            layers,
+            blobs,
+            ..self.report
+        }
+    }
+}
+
+/// The report of an analysis, but for its layers and blobs.
+pub fn pending(a: Analyzed) -> Pending {
     let elem_bytes = a.memory.settings.dtype.activation_bytes();
-    let (inputs, layers, blobs, totals) = report::describe(a.analysis, elem_bytes);
+    let inputs = report::inputs(&a.analysis);
+    let totals = report::totals(&a.analysis, elem_bytes);
     let batch = inputs.first().and_then(|i| i.shape.first().copied());
-    Report {
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: env!("CARGO_PKG_NAME"),
@@ -312,13 +339,17 @@ pub fn report(a: Analyzed) -> Report {
             memory: a.memory.settings,
         },
         inputs,
-        layers,
-        blobs,
+        layers: Vec::new(),
+        blobs: Vec::new(),
         totals,
         memory: a.memory.memory,
         fit: a.memory.fit,
         suggestions: a.memory.suggestions,
         warnings: a.warnings,
+    };
+    Pending {
+        report,
+        analysis: a.analysis,
     }
 }
 

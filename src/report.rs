@@ -2,12 +2,12 @@
 //! never recompute anything.
 
 use std::borrow::Cow;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use serde::Serialize;
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, BlobInfo, LayerInfo};
 use crate::filter::State;
 use crate::layers::Shape;
 use crate::load::Warning;
@@ -131,19 +131,80 @@ pub struct Totals {
     pub activation_bytes: u64,
 }
 
-/// Builds the per-layer, per-blob and total parts of the report from the walk. The walk is
-/// consumed: names, shapes and notes move into the report rather than being copied, so a large
-/// net is not held twice.
-pub fn describe(
-    a: Analysis,
-    activation_elem_bytes: u64,
-) -> (Vec<Input>, Vec<Layer>, Vec<Blob>, Totals) {
+/// What the report says of a walked layer besides what the walk holds as it is.
+impl LayerInfo {
+    /// Bytes of the tops this layer creates, at `elem_bytes` an element. A Split's tops share
+    /// their bottom's data (split_layer.cpp: ShareData), like in-place tops: the layer creates
+    /// no new activation.
+    pub fn activation_bytes(&self, blobs: &[BlobInfo], elem_bytes: u64) -> u64 {
+        if self.ty() == "Split" {
+            return 0;
+        }
+        self.top_ids
+            .iter()
+            .zip(&self.top_in_place)
+            .filter(|(_, &in_place)| !in_place)
+            .map(|(&id, _)| blobs[id].count.saturating_mul(elem_bytes))
+            .sum()
+    }
+
+    /// Elements of the parameter blobs this layer owns.
+    pub fn param_count(&self) -> u64 {
+        self.owned_params().map(|p| p.count).sum()
+    }
+
+    pub fn notes(&self) -> Vec<String> {
+        if self.known_type {
+            Vec::new()
+        } else {
+            vec![crate::analysis::unknown_type_note(self.name(), self.ty())]
+        }
+    }
+}
+
+/// The net's inputs: the blobs made by layers without bottoms.
+pub fn inputs(a: &Analysis) -> Vec<Input> {
+    a.blobs
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.is_input)
+        .map(|(id, b)| Input {
+            name: a.blob_name(id).into(),
+            shape: b.shape.clone(),
+            layer: a.layers[b.producer].name().into(),
+        })
+        .collect()
+}
+
+pub fn totals(a: &Analysis, activation_elem_bytes: u64) -> Totals {
+    let mut totals = Totals::default();
+    for l in &a.layers {
+        totals.params += l.param_count();
+        totals.learnable_params += l
+            .owned_params()
+            .filter(|p| p.learns)
+            .map(|p| p.count)
+            .sum::<u64>();
+        totals.macs = totals.macs.saturating_add(l.macs);
+        totals.flops = totals.flops.saturating_add(l.flops);
+        totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
+        totals.activation_bytes = totals
+            .activation_bytes
+            .saturating_add(l.activation_bytes(&a.blobs, activation_elem_bytes));
+    }
+    totals
+}
+
+/// The report's layers and blobs, made from the walk. The walk is consumed: names, shapes and
+/// notes move into the report rather than being copied, so a large net is not held twice.
+/// (The compact JSON is written from the walk itself, `json::write_compact_walk`, with the
+/// same values.)
+pub fn describe(a: Analysis, activation_elem_bytes: u64) -> (Vec<Layer>, Vec<Blob>) {
     let Analysis {
         layers: walked,
         blobs: walked_blobs,
         ..
     } = a;
-    let mut totals = Totals::default();
     // (layer, param, owner layer) of each shared parameter: named once all layers are.
     let mut owners = Vec::new();
     // Collected in place: the report's layers reuse the walk's layer list, a large block that
@@ -152,26 +213,10 @@ pub fn describe(
         .into_iter()
         .enumerate()
         .map(|(li, l)| {
-            let param_count: u64 = l.owned_params().map(|p| p.count).sum();
-            let learnable: u64 = l.owned_params().filter(|p| p.learns).map(|p| p.count).sum();
-            // A Split's tops share their bottom's data (split_layer.cpp: ShareData), like in-place
-            // tops: the layer creates no new activation.
-            let activation_bytes: u64 = if l.ty() == "Split" {
-                0
-            } else {
-                l.top_ids
-                    .iter()
-                    .zip(&l.top_in_place)
-                    .filter(|(_, &in_place)| !in_place)
-                    .map(|(&id, _)| walked_blobs[id].count.saturating_mul(activation_elem_bytes))
-                    .sum()
-            };
+            let param_count = l.param_count();
+            let activation_bytes = l.activation_bytes(&walked_blobs, activation_elem_bytes);
             let in_place = l.in_place();
-            let notes = if l.known_type {
-                Vec::new()
-            } else {
-                vec![crate::analysis::unknown_type_note(l.name(), l.ty())]
-            };
+            let notes = l.notes();
             // The shapes move into the report; the walk is done with them.
             let params: Vec<Param> = l
                 .params
@@ -191,15 +236,9 @@ pub fn describe(
                     }
                 })
                 .collect();
-            totals.params += param_count;
-            totals.learnable_params += learnable;
-            totals.macs = totals.macs.saturating_add(l.macs);
-            totals.flops = totals.flops.saturating_add(l.flops);
-            totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
-            totals.activation_bytes = totals.activation_bytes.saturating_add(activation_bytes);
             // The names as the layer was built (a Split's rewired bottoms, a loss's automatic
             // top), moved out of the layer when nothing else holds it any more.
-            let (name, ty, bottoms, tops) = match Rc::try_unwrap(l.lp) {
+            let (name, ty, bottoms, tops) = match Arc::try_unwrap(l.lp) {
                 Ok(lp) => (
                     lp.name.unwrap_or_default(),
                     lp.r#type.unwrap_or_default(),
@@ -236,15 +275,6 @@ pub fn describe(
     for (li, k, ol) in owners {
         layers[li].params[k].shared_from = Some(layers[ol].name.clone());
     }
-    let inputs = walked_blobs
-        .iter()
-        .filter(|b| b.is_input)
-        .map(|b| Input {
-            name: layers[b.producer].tops[b.top].clone(),
-            shape: b.shape.clone(),
-            layer: layers[b.producer].name.clone(),
-        })
-        .collect();
     let blobs = walked_blobs
         .into_iter()
         .map(|b| Blob {
@@ -259,5 +289,5 @@ pub fn describe(
             shape: b.shape,
         })
         .collect();
-    (inputs, layers, blobs, totals)
+    (layers, blobs)
 }

@@ -108,7 +108,7 @@ fn a_bottom_reads_the_last_top_of_its_name_next_door_or_further_back() {
     // `d` writes 'x' twice: the second is the blob. `c1` (right after `d`) and `c2` (after
     // `c1`) both read that one, so it is split as `d`'s top 1.
     let layer = |name: &str, bottom: &[&str], top: &[&str]| {
-        std::rc::Rc::new(LayerParameter {
+        std::sync::Arc::new(LayerParameter {
             name: Some(name.into()),
             r#type: Some("Layer".into()),
             bottom: bottom.iter().map(|&b| b.into()).collect(),

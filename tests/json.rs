@@ -1,42 +1,53 @@
-//! The compact JSON writer (src/json.rs) against serde_json itself: the same bytes, on reports
-//! large enough to be written on two threads and on small ones.
+//! The compact JSON writer (src/json.rs) against serde_json itself: the same bytes, written
+//! from the report and from the walk (what the command line does), on reports large enough to
+//! be written on two threads and on small ones.
 
 mod common;
 #[path = "../benches/common/gen.rs"]
 mod gen;
 
-use caffe_mem::json::{write_compact, THREADED_MIN};
+use caffe_mem::json::{write_compact, write_compact_walk, THREADED_MIN};
 use caffe_mem::layers::Phase;
-use caffe_mem::memory::Flags;
-use caffe_mem::pipeline::{self, Options};
+use caffe_mem::memory::{Dtype, Flags};
+use caffe_mem::pipeline::{self, Options, Pending};
 use caffe_mem::report::Report;
 
-fn report(opts: &Options, text: &[u8]) -> Report {
+fn pending(opts: &Options, text: &[u8]) -> Pending {
     let analyzed =
         pipeline::analyze_bytes(opts, "net.prototxt".to_string(), text).expect("analyzes");
-    pipeline::report(analyzed)
+    pipeline::pending(analyzed)
 }
 
-/// The writer's output is serde_json's, byte for byte; a difference is reported by position
-/// rather than by printing megabytes.
-fn assert_same(report: &Report) {
+/// The report written from the walk, then made and written from itself, is serde_json's
+/// output of that report both times, byte for byte; returns the report.
+fn assert_same(p: Pending) -> Report {
+    let mut walked = Vec::new();
+    write_compact_walk(&mut walked, &p).expect("writes");
+    let report = p.finish();
     let mut ours = Vec::new();
-    write_compact(&mut ours, report).expect("writes");
-    let theirs = serde_json::to_vec(report).expect("serializes");
-    if let Some(at) = ours.iter().zip(&theirs).position(|(a, b)| a != b) {
+    write_compact(&mut ours, &report).expect("writes");
+    let theirs = serde_json::to_vec(&report).expect("serializes");
+    same(&ours, &theirs, "from the report");
+    same(&walked, &theirs, "from the walk");
+    report
+}
+
+/// A difference is reported by position rather than by printing megabytes.
+fn same(ours: &[u8], theirs: &[u8], how: &str) {
+    if let Some(at) = ours.iter().zip(theirs).position(|(a, b)| a != b) {
         let near = |v: &[u8]| {
             String::from_utf8_lossy(&v[at.saturating_sub(60)..(at + 60).min(v.len())]).into_owned()
         };
         panic!(
-            "byte {at} differs:\n ours: {}\n serde_json: {}",
-            near(&ours),
-            near(&theirs)
+            "written {how}, byte {at} differs:\n ours: {}\n serde_json: {}",
+            near(ours),
+            near(theirs)
         );
     }
     assert_eq!(
         ours.len(),
         theirs.len(),
-        "one output is a prefix of the other"
+        "written {how}, one output is a prefix of the other"
     );
 }
 
@@ -44,11 +55,12 @@ fn assert_same(report: &Report) {
 fn a_large_report_is_written_as_serde_json_writes_it() {
     let (text, _) = gen::resnet(10_000);
     // TEST and defaults; TRAIN with every optional part of the report (`fit`, the buffers,
-    // flattened settings).
+    // flattened settings), in fp16 (2-byte activations).
     let plain = Options::default();
     let full = Options {
         phase: Some(Phase::Train),
         memory: Flags {
+            dtype: Dtype::Fp16,
             gpu_mem: Some(11 << 30),
             buffers: true,
             ..Flags::default()
@@ -56,7 +68,7 @@ fn a_large_report_is_written_as_serde_json_writes_it() {
         ..Options::default()
     };
     for opts in [plain, full] {
-        let r = report(&opts, text.as_bytes());
+        let r = assert_same(pending(&opts, text.as_bytes()));
         // Several chunks per array on the threaded path, and not a whole number of them.
         assert!(
             r.layers.len() >= 2 * THREADED_MIN,
@@ -64,7 +76,6 @@ fn a_large_report_is_written_as_serde_json_writes_it() {
             r.layers.len()
         );
         assert!(r.blobs.len() >= THREADED_MIN, "{} blobs", r.blobs.len());
-        assert_same(&r);
     }
 }
 
@@ -75,9 +86,8 @@ fn a_small_report_is_written_as_serde_json_writes_it() {
         "/testdata/alexnet.prototxt"
     ))
     .expect("testdata");
-    let r = report(&Options::default(), &text);
+    let r = assert_same(pending(&Options::default(), &text));
     assert!(r.layers.len() < THREADED_MIN);
-    assert_same(&r);
 }
 
 /// Every net of testdata and the corpus: the layers and blobs, written by hand, against
@@ -92,7 +102,7 @@ fn every_net_is_written_as_serde_json_writes_it() {
         let Ok(analyzed) = pipeline::analyze_bytes(&opts, path.display().to_string(), &text) else {
             continue;
         };
-        assert_same(&pipeline::report(analyzed));
+        assert_same(pipeline::pending(analyzed));
         written += 1;
     }
     assert!(written >= 90, "only {written} nets analyzed");
@@ -117,7 +127,7 @@ layer { name: "ip2\303\251" type: "InnerProduct" bottom: "da\"ta" top: "out"
   inner_product_param { num_output: 7 bias_term: false } }
 layer { name: "mystery" type: "NotACaffeLayer" bottom: "out" top: "m" }
 "#;
-    let r = report(&Options::default(), text);
+    let r = assert_same(pending(&Options::default(), text));
     // The net is the one meant: the escapes decoded (a Split's name too), the parameter
     // shared, the type unknown.
     assert_eq!(r.layers[1].name, "da\"ta_input_0_split");
@@ -129,5 +139,4 @@ layer { name: "mystery" type: "NotACaffeLayer" bottom: "out" top: "m" }
         Some("ip\\1\t")
     );
     assert_eq!(r.layers[4].notes.len(), 1);
-    assert_same(&r);
 }

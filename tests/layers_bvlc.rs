@@ -20,7 +20,7 @@ fn layer(text: &str) -> LayerParameter {
     .unwrap_or_else(|e| panic!("test layer should parse: {e}"));
     assert!(warnings.is_empty(), "{warnings:?}");
     let first = f.layers.into_iter().next().expect("one layer");
-    std::rc::Rc::unwrap_or_clone(first)
+    std::sync::Arc::unwrap_or_clone(first)
 }
 
 fn run_with(text: &str, bottoms: &[&[i64]], given: &[(&str, &[i64])]) -> Result<Out, RuleError> {

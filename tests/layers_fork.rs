@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use caffe_mem::filter::{self, State};
 use caffe_mem::layers::{self, fork, Ctx, Out, Phase, RuleResult, Shape};
@@ -21,7 +21,7 @@ use serde_json::Value;
 // ---- helpers ----
 
 /// The layers of a net text (any format), upgraded to today's, with where each starts.
-fn upgraded(file: &str, text: &str) -> (Vec<Rc<LayerParameter>>, Vec<Pos>) {
+fn upgraded(file: &str, text: &str) -> (Vec<Arc<LayerParameter>>, Vec<Pos>) {
     let mut warnings = Vec::new();
     let loaded = load::load_bytes(
         file.to_string(),
@@ -38,7 +38,7 @@ fn upgraded(file: &str, text: &str) -> (Vec<Rc<LayerParameter>>, Vec<Pos>) {
 
 fn net_layers(file: &str, text: &str) -> Vec<LayerParameter> {
     let layers = upgraded(file, text).0;
-    layers.into_iter().map(Rc::unwrap_or_clone).collect()
+    layers.into_iter().map(Arc::unwrap_or_clone).collect()
 }
 
 /// One layer from its prototxt text (`layer { ... }`).

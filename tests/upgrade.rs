@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use caffe_mem::load::{self, ReadOptions};
 use caffe_mem::proto::{LayerParameter, NetParameter, ParamSpec};
@@ -42,8 +42,8 @@ fn upgraded(path: &str) -> Result<(NetParameter, Format, Vec<Pos>), Error> {
     Ok((f.net, u.format, u.positions))
 }
 
-fn unshared(layers: Vec<Rc<LayerParameter>>) -> Vec<LayerParameter> {
-    layers.into_iter().map(Rc::unwrap_or_clone).collect()
+fn unshared(layers: Vec<Arc<LayerParameter>>) -> Vec<LayerParameter> {
+    layers.into_iter().map(Arc::unwrap_or_clone).collect()
 }
 
 fn ok(name: &str) -> (NetParameter, Format, Vec<Pos>) {

@@ -212,7 +212,7 @@ pub fn batch_of(a: &Analysis) -> Option<u64> {
 /// data layer usually reads a different batch than the TRAIN one).
 pub fn test_net_given(
     given: &HashMap<String, Shape>,
-    layers: &[std::rc::Rc<LayerParameter>],
+    layers: &[std::sync::Arc<LayerParameter>],
 ) -> HashMap<String, Shape> {
     let mut out = given.clone();
     for lp in layers {

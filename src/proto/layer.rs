@@ -17,7 +17,7 @@ use prost::DecodeError;
 use super::*;
 
 /// A layer as caffe.proto defines it: the fields most layers use, the sub-messages it sets, and
-/// the fields few layers set. 144 bytes, 160 with its `Rc` (a size class of mimalloc's: at 152
+/// the fields few layers set. 144 bytes, 160 with its `Arc` (a size class of mimalloc's: at 152
 /// bytes, it took 192).
 #[derive(Clone, PartialEq, Debug, Default)]
 pub struct LayerParameter {

@@ -7,7 +7,7 @@
 mod v0;
 mod v1;
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 
@@ -39,7 +39,7 @@ pub struct Upgraded {
     /// The format the file was written in.
     pub format: Format,
     /// Every layer, in order, each shared (not copied) by the walks that follow.
-    pub layers: Vec<Rc<LayerParameter>>,
+    pub layers: Vec<Arc<LayerParameter>>,
     /// One per layer: where it starts in the file (for a V0 layer the outer `layers {`; for the
     /// Input layer made from net-level inputs, the first `input` field). Without `root_fields`
     /// (a solver's inline test net) they are Pos::default().
@@ -52,10 +52,10 @@ pub struct Upgraded {
 pub fn upgrade(
     file: &str,
     net: &mut NetParameter,
-    mut layers: Vec<Rc<LayerParameter>>,
+    mut layers: Vec<Arc<LayerParameter>>,
     root_fields: &[(u32, Pos)],
 ) -> Result<Upgraded> {
-    layers.extend(std::mem::take(&mut net.layer).into_iter().map(Rc::new));
+    layers.extend(std::mem::take(&mut net.layer).into_iter().map(Arc::new));
     let format = if v0::is_v0(net) {
         Format::V0
     } else if !net.layers.is_empty() {
@@ -82,7 +82,7 @@ pub fn upgrade(
             .with_hint("write every layer as layer { type: \"Convolution\" ... }"));
         }
         v1::upgrade(file, net, &starts)?;
-        layers.extend(std::mem::take(&mut net.layer).into_iter().map(Rc::new));
+        layers.extend(std::mem::take(&mut net.layer).into_iter().map(Arc::new));
     }
     upgrade_input(file, net, &mut layers, root_fields, &mut starts)?;
     upgrade_batch_norm(&mut layers);
@@ -125,7 +125,7 @@ fn located(pos: Pos) -> Option<Pos> {
 fn upgrade_input(
     file: &str,
     net: &mut NetParameter,
-    layers: &mut Vec<Rc<LayerParameter>>,
+    layers: &mut Vec<Arc<LayerParameter>>,
     root_fields: &[(u32, Pos)],
     starts: &mut Vec<Pos>,
 ) -> Result<()> {
@@ -180,18 +180,18 @@ fn upgrade_input(
         ..Default::default()
     };
     input.set_input_param(Some(InputParameter { shape }));
-    layers.insert(0, Rc::new(input));
+    layers.insert(0, Arc::new(input));
     starts.insert(0, first(root_fields, FIELD_INPUT).unwrap_or_default());
     Ok(())
 }
 
 /// BatchNorm once declared its three statistics blobs as params; they never learn, so Caffe sets
 /// their lr_mult and decay_mult to 0 (keeping names and share modes).
-fn upgrade_batch_norm(layers: &mut [Rc<LayerParameter>]) {
+fn upgrade_batch_norm(layers: &mut [Arc<LayerParameter>]) {
     for l in layers {
         if l.r#type() == "BatchNorm" && l.param.len() == 3 {
             // Not shared yet: no copy is made.
-            for p in &mut Rc::make_mut(l).param {
+            for p in &mut Arc::make_mut(l).param {
                 p.lr_mult = Some(0.0);
                 p.decay_mult = Some(0.0);
             }
