@@ -8,9 +8,10 @@
 #![no_main]
 
 use caffe_mem::format::{self, Format, Style};
+use caffe_mem::json::write_compact_walk;
 use caffe_mem::layers::Phase;
 use caffe_mem::memory::Flags;
-use caffe_mem::pipeline::{analyze_bytes, report, Options};
+use caffe_mem::pipeline::{analyze_bytes, pending, Options};
 use caffe_mem::report::Report;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -65,7 +66,16 @@ fn run(opts: &Options, data: &[u8]) -> Option<Report> {
         }
         Ok(a) => a,
     };
-    let r = report(a);
+    // The compact JSON as the command line writes it, from the walk, is serde_json's of the
+    // report made from that walk.
+    let pending = pending(a);
+    let mut walked = Vec::new();
+    write_compact_walk(&mut walked, &pending).expect("writes to memory");
+    let r = pending.finish();
+    assert!(
+        walked == serde_json::to_vec(&r).expect("the report serialises"),
+        "the JSON written from the walk is not the report's"
+    );
     let macs = r.layers.iter().try_fold(0u64, |t, l| t.checked_add(l.macs));
     assert_eq!(
         Some(r.totals.macs),

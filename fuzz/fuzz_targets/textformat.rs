@@ -41,7 +41,9 @@ fn in_pieces(data: &[u8], block: usize) -> Option<Parsed> {
         joined.wire.extend_from_slice(&piece.wire);
         joined.root_fields.append(&mut piece.root_fields);
         joined.unknown.append(&mut piece.unknown);
-        joined.unknown_root_names.append(&mut piece.unknown_root_names);
+        joined
+            .unknown_root_names
+            .append(&mut piece.unknown_root_names);
         true
     });
     read.expect("reading a slice").then_some(joined)
