@@ -1,5 +1,7 @@
 //! The report: serde structs that are the JSON schema (SPEC §5). Output formats read it and
-//! never recompute anything.
+//! never recompute anything. The per-layer figures it derives from the walk are `LayerInfo`
+//! methods here, which the compact JSON, written straight from the walk
+//! (`json::write_compact_walk`), calls too.
 
 use std::borrow::Cow;
 use std::sync::Arc;
