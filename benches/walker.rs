@@ -87,15 +87,14 @@ fn walker(c: &mut Criterion) {
                 BatchSize::PerIteration,
             )
         });
-        // What the command line does for the compact JSON: written from the walk.
-        group.bench_function("json-from-walk", |b| {
+        // What the command line does after the walk for the compact JSON: the memory figures
+        // computed while the report's front part is written from the walk.
+        group.bench_function("memory+json", |b| {
             b.iter_batched(
-                || pipeline::analyze_bytes(&opts, file.clone(), &net.text).expect("analyzes"),
-                |a| {
-                    let pending = pipeline::pending(a);
-                    caffe_mem::json::write_compact_walk(&mut std::io::sink(), &pending)
-                        .expect("serializes");
-                    pending
+                || pipeline::walk_bytes(&opts, file.clone(), &net.text).expect("walks"),
+                |w| {
+                    w.write_compact(&mut std::io::sink()).expect("serializes");
+                    w
                 },
                 BatchSize::PerIteration,
             )

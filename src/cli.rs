@@ -10,7 +10,8 @@ use crate::error::Error;
 use crate::format::{self, diagnostic::Diagnostic, ColorWhen, Format, GroupBy, Style};
 use crate::layers::{Phase, PoolingRule, Shape};
 use crate::memory::{self, Device, Dtype, Engine, Optimizer};
-use crate::pipeline::{self, Options, Pending};
+use crate::pipeline::{self, Options, Walked, WriteError};
+use crate::report::Report;
 
 const USAGE: &str = "caffe-mem [OPTIONS] <NET>\n       caffe-mem diff [OPTIONS] <A> <B>";
 
@@ -218,76 +219,86 @@ pub fn main() -> i32 {
     };
     args.color.apply();
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
-    let out = match (&args.command, &args.net) {
-        (None, Some(net)) => report(&args, net).and_then(|p| {
+    let text = match (&args.command, &args.net) {
+        (None, Some(net)) => {
+            let opts = args.options(net);
+            let walked = match walk(&opts) {
+                Ok(w) => w,
+                Err(e) => return failed(&e),
+            };
             if format == Format::Json && args.group_by.is_none() {
-                Ok(Output::Json(Box::new(p)))
-            } else {
-                let r = p.finish();
-                format::render(&r, format, args.group_by, Style::for_stdout()).map(Output::Text)
+                return print_json(walked);
             }
-        }),
-        (Some(Command::Diff { a, b }), None) => report(&args, a).and_then(|pa| {
-            let ra = pa.finish();
-            let rb = report(&args, b)?.finish();
-            format::diff::render(&ra, &rb, format, args.group_by, Style::for_stdout())
-                .map(Output::Text)
-        }),
+            report(walked)
+                .and_then(|r| format::render(&r, format, args.group_by, Style::for_stdout()))
+        }
+        (Some(Command::Diff { a, b }), None) => {
+            let (oa, ob) = (args.options(a), args.options(b));
+            let ra = walk(&oa).and_then(report);
+            ra.and_then(|ra| {
+                let rb = walk(&ob).and_then(report)?;
+                format::diff::render(&ra, &rb, format, args.group_by, Style::for_stdout())
+            })
+        }
         _ => Err(Error::usage("give one net, or `diff A B`, not both")),
     };
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            print_error(&e);
-            return e.exit_code();
-        }
-    };
-    let written = match out {
-        Output::Text(text) => format::print(&text),
-        Output::Json(p) => print_json(*p),
-    };
-    match written {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("caffe-mem: error: cannot write the report: {e}");
-            2
-        }
+    match text {
+        Ok(text) => written(format::print(&text)),
+        Err(e) => failed(&e),
     }
 }
 
-/// What goes to stdout: rendered text, or the report itself, streamed as JSON.
-enum Output {
-    Text(String),
-    Json(Box<Pending>),
+/// Reports `e` on stderr; its exit code.
+fn failed(e: &Error) -> i32 {
+    print_error(e);
+    e.exit_code()
+}
+
+/// The exit code once the report is written, or failed to be (a closed pipe is the reader's
+/// choice).
+fn written(result: std::io::Result<()>) -> i32 {
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("caffe-mem: error: cannot write the report: {e}");
+            2
+        }
+        _ => 0,
+    }
 }
 
 /// The JSON report, streamed to stdout through a buffer: on a 100k-layer net it is some 90 MB,
 /// never held as one string. Compact in a pipe or a file, where tools read it (`jq .` indents
-/// it), and then on two threads when large (`json`); indented on a terminal, where people do.
-/// A closed pipe is the reader's choice.
-fn print_json(report: Pending) -> std::io::Result<()> {
+/// it), and then on two threads when large (`json`), its memory figures computed meanwhile
+/// (`Walked::write_compact`); indented on a terminal, where people do. Returns the exit code.
+fn print_json(walked: Walked) -> i32 {
     let stdout = std::io::stdout();
     let pretty = stdout.is_terminal();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, unbuffered(&stdout));
     let json = if pretty {
-        let report = report.finish();
+        let report = match report(walked) {
+            Ok(r) => r,
+            Err(e) => return failed(&e),
+        };
         let json = serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from);
         // The process ends soon after: freeing a large report allocation by allocation would
         // take longer than the OS takes to reclaim it all at exit.
         std::mem::forget(report);
         json
     } else {
-        let json = crate::json::write_compact_walk(&mut out, &report);
-        std::mem::forget(report);
-        json
+        let json = walked.write_compact(&mut out);
+        std::mem::forget(walked);
+        match json {
+            Ok(()) => Ok(()),
+            Err(WriteError::Io(e)) => Err(e),
+            // The memory figures failed (a figure over 64 bits) after the start of the report
+            // went out: it stays cut short, and the exit code says why.
+            Err(WriteError::Analysis(e)) => return failed(&e),
+        }
     };
-    let written = json
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush());
-    match written {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
+    written(
+        json.and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush()),
+    )
 }
 
 /// Stdout without its line buffering, where the platform allows: Rust's stdout looks for the
@@ -311,15 +322,21 @@ fn parse_args() -> Result<Args, clap::Error> {
     Args::from_arg_matches_mut(&mut cmd.try_get_matches()?)
 }
 
-/// The report of the net at `path`; its warnings go to stderr.
-fn report(args: &Args, path: &str) -> Result<Pending, Error> {
-    let analyzed = pipeline::analyze(&args.options(path))?;
+/// The net of `opts` read and walked; its warnings go to stderr.
+fn walk(opts: &Options) -> Result<Walked<'_>, Error> {
+    let walked = pipeline::walk(opts)?;
     let color = format::colored(&std::io::stderr());
     eprint!(
         "{}",
-        format::diagnostic::warnings(&analyzed.warnings, color, source_line)
+        format::diagnostic::warnings(&walked.warnings, color, source_line)
     );
-    Ok(pipeline::pending(analyzed))
+    Ok(walked)
+}
+
+/// The whole report of a walked net.
+fn report(walked: Walked) -> Result<Report, Error> {
+    let memory = walked.memory()?;
+    Ok(pipeline::report(walked.analyzed(memory)))
 }
 
 /// `file:line:col: error: message`, the line quoted with a caret, and a hint.

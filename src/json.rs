@@ -22,8 +22,10 @@ use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::layers::Shape;
-use crate::pipeline::Pending;
-use crate::report::Report;
+use crate::load::Warning;
+use crate::memory::{Fit, Memory, Suggestion};
+use crate::pipeline::Head;
+use crate::report::{Input, NetInfo, Report, Settings, Tool, Totals, SCHEMA_VERSION};
 
 /// Elements per chunk: some 200 KB of layers (90 KB of blobs), a third of a millisecond of
 /// serializing. Smaller chunks keep the two threads finishing closer together, but each one
@@ -33,7 +35,9 @@ const CHUNK: usize = 512;
 
 /// Arrays shorter than this (about a millisecond of serializing) are written on the calling
 /// thread: a small net's whole run takes a few milliseconds, and starting a thread for it would
-/// cost more than it saves. Public for the tests, which check they take the threaded path.
+/// cost more than it saves. Public: `pipeline::Walked::write_compact` computes the memory
+/// figures beside the writing on nets this large, and the tests check they take the threaded
+/// paths.
 pub const THREADED_MIN: usize = 4 * CHUNK;
 
 /// The helper's chunk buffers: one to fill while the other waits to be written (the slack that
@@ -45,23 +49,63 @@ type Element<'a, T> = &'a (dyn Fn(&mut Vec<u8>, &T) + Sync);
 
 /// Writes `report` as compact JSON, byte for byte as `serde_json::to_writer` does.
 pub fn write_compact<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
-    write_with(
+    // Every field named, in the struct's order: a field added to `Report` fails to compile here
+    // rather than going missing from the output.
+    let Report {
+        schema_version,
+        tool,
+        net,
+        settings,
+        inputs,
+        layers,
+        blobs,
+        totals,
+        memory,
+        fit,
+        suggestions,
+        warnings,
+    } = report;
+    let front = Front {
+        schema_version: *schema_version,
+        tool,
+        net,
+        settings,
+        inputs,
+        totals,
+    };
+    write_front_with(
         out,
-        report,
-        |out| array(out, &report.layers, &elements::report_layer),
-        |out| array(out, &report.blobs, &elements::report_blob),
-    )
+        &front,
+        |out| array(out, layers, &elements::report_layer),
+        |out| array(out, blobs, &elements::report_blob),
+    )?;
+    write_back(out, memory, fit, suggestions, warnings)
 }
 
-/// Writes the report `p.finish()` would make, byte for byte as `write_compact` writes it, with
-/// its layers and blobs read from the walk: on a 100k-layer net, making the report's own copy
-/// of them (names, shapes, parameters, consumers) took a tenth of the run.
-pub fn write_compact_walk<W: Write>(out: &mut W, p: &Pending) -> io::Result<()> {
-    let a = &p.analysis;
-    let elem_bytes = p.report.settings.activation_elem_bytes;
-    write_with(
+/// Writes the report's JSON up to its totals, its layers and blobs read from the walk with the
+/// values `report::describe` gives them: what `pipeline::Walked::write_compact` writes while
+/// the memory figures are computed (and, on a 100k-layer net, making the report's own copy of
+/// the layers and blobs took as long as writing them).
+pub fn write_front<W: Write>(out: &mut W, head: &Head, a: &Analysis) -> io::Result<()> {
+    let Head {
+        tool,
+        net,
+        settings,
+        inputs,
+        totals,
+    } = head;
+    let front = Front {
+        schema_version: SCHEMA_VERSION,
+        tool,
+        net,
+        settings,
+        inputs,
+        totals,
+    };
+    let elem_bytes = settings.activation_elem_bytes;
+    write_front_with(
         out,
-        &p.report,
+        &front,
         |out| {
             array(out, &a.layers, &|buf, l| {
                 elements::walked_layer(buf, a, elem_bytes, l)
@@ -75,40 +119,45 @@ pub fn write_compact_walk<W: Write>(out: &mut W, p: &Pending) -> io::Result<()> 
     )
 }
 
-/// The report's JSON, its `layers` and `blobs` arrays written by the two functions given.
-fn write_with<W: Write>(
+/// The fields before the memory figures but for the two large arrays.
+struct Front<'a> {
+    schema_version: u32,
+    tool: &'a Tool,
+    net: &'a NetInfo,
+    settings: &'a Settings,
+    inputs: &'a [Input],
+    totals: &'a Totals,
+}
+
+/// `{` and the fields up to the totals, the `layers` and `blobs` arrays written by the two
+/// functions given.
+fn write_front_with<W: Write>(
     out: &mut W,
-    report: &Report,
+    front: &Front,
     layers: impl FnOnce(&mut W) -> io::Result<()>,
     blobs: impl FnOnce(&mut W) -> io::Result<()>,
 ) -> io::Result<()> {
-    // Every field named, in the struct's order: a field added to `Report` fails to compile here
-    // rather than going missing from the output.
-    let Report {
-        schema_version,
-        tool,
-        net,
-        settings,
-        inputs,
-        layers: _,
-        blobs: _,
-        totals,
-        memory,
-        fit,
-        suggestions,
-        warnings,
-    } = report;
     out.write_all(b"{\"schema_version\":")?;
-    value(out, schema_version)?;
-    field(out, "tool", tool)?;
-    field(out, "net", net)?;
-    field(out, "settings", settings)?;
-    field(out, "inputs", inputs)?;
+    value(out, &front.schema_version)?;
+    field(out, "tool", front.tool)?;
+    field(out, "net", front.net)?;
+    field(out, "settings", front.settings)?;
+    field(out, "inputs", front.inputs)?;
     out.write_all(b",\"layers\":")?;
     layers(out)?;
     out.write_all(b",\"blobs\":")?;
     blobs(out)?;
-    field(out, "totals", totals)?;
+    field(out, "totals", front.totals)
+}
+
+/// The fields after the totals, and the closing `}`.
+pub fn write_back<W: Write>(
+    out: &mut W,
+    memory: &Memory,
+    fit: &Option<Fit>,
+    suggestions: &[Suggestion],
+    warnings: &[Warning],
+) -> io::Result<()> {
     field(out, "memory", memory)?;
     // `#[serde(skip_serializing_if = "Option::is_none")]`.
     if let Some(fit) = fit {

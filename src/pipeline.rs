@@ -1,4 +1,6 @@
-//! The whole analysis, from a path to a report: read, upgrade, filter, insert splits, walk.
+//! The whole analysis, from a path to a report: read, upgrade, filter, insert splits, walk
+//! (`walk`, `Walked`), then the memory figures (`Walked::memory`), which the compact JSON
+//! computes beside writing the walk's layers on a large net (`Walked::write_compact`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,17 +49,24 @@ pub struct Analyzed {
 }
 
 pub fn analyze(opts: &Options) -> Result<Analyzed> {
-    let mut warnings = Vec::new();
-    let loaded = load::load(&opts.path, read_options(opts), &mut warnings)?;
-    analyze_loaded(opts, loaded, warnings, NextNet::Resized)
+    let walked = walk(opts)?;
+    let memory = walked.memory()?;
+    Ok(walked.analyzed(memory))
 }
 
 /// Like `analyze`, for text already in memory (`opts.path` is ignored; `file` names the text
 /// in messages, as `load::load_bytes`).
 pub fn analyze_bytes(opts: &Options, file: String, bytes: &[u8]) -> Result<Analyzed> {
+    let walked = walk_bytes(opts, file, bytes)?;
+    let memory = walked.memory()?;
+    Ok(walked.analyzed(memory))
+}
+
+/// Like `walk`, for text already in memory (as `analyze_bytes`).
+pub fn walk_bytes<'o>(opts: &'o Options, file: String, bytes: &[u8]) -> Result<Walked<'o>> {
     let mut warnings = Vec::new();
     let loaded = load::load_bytes(file, bytes, read_options(opts), &mut warnings)?;
-    analyze_loaded(opts, loaded, warnings, NextNet::Resized)
+    walk_loaded(opts, loaded, warnings, NextNet::Resized)
 }
 
 fn read_options(opts: &Options) -> ReadOptions {
@@ -77,12 +86,39 @@ enum NextNet {
     Rebuilt,
 }
 
-fn analyze_loaded(
+/// A net read and walked, its memory figures still to be computed (`memory`): the command
+/// line writes the start of its JSON report (up to the totals) while they are.
+pub struct Walked<'o> {
+    opts: &'o Options,
+    how: NextNet,
+    file: String,
+    solver: Option<load::SolverFile>,
+    net_name: String,
+    format: upgrade::Format,
+    state: State,
+    nodes: Vec<Node>,
+    walk: WalkOptions<'o>,
+    /// A solver's own net before filtering, for the test nets built from it.
+    generic: Option<(NetParameter, Layers, Vec<Pos>)>,
+    /// The memory settings (`memory::resolve`), checked once the net is walked.
+    settings: memory::Resolved,
+    pub analysis: Analysis,
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads and walks the net at `opts.path`.
+pub fn walk(opts: &Options) -> Result<Walked<'_>> {
+    let mut warnings = Vec::new();
+    let loaded = load::load(&opts.path, read_options(opts), &mut warnings)?;
+    walk_loaded(opts, loaded, warnings, NextNet::Resized)
+}
+
+fn walk_loaded(
     opts: &Options,
     loaded: load::NetFile,
     mut warnings: Vec<Warning>,
     how: NextNet,
-) -> Result<Analyzed> {
+) -> Result<Walked<'_>> {
     let mut net = loaded.net;
     let upgraded = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)?;
     // The positions are the layers' now: freed before the walks, not held through them.
@@ -126,58 +162,159 @@ fn analyze_loaded(
         strict: opts.strict,
         force_backward: net.force_backward(),
     };
-    let solver = loaded.solver.as_ref();
-    let solver_param = solver.map(|s| &s.solver);
-    let file = loaded.file.as_str();
-    // Memory: the same net one sample larger gives the per-sample part of every figure (a net
-    // that cannot be built at another batch counts as fixed). Its batch is the net's, from
-    // `--batch` or its first input.
-    let tally = |net: NetView| memory::tally(file, net, phase, &opts.memory, solver_param);
-    let analysis = analysis::walk(file, &nodes, &walk, &mut warnings)?;
-    let here = tally(NetView::new(&analysis))?;
-    let next = match next_walk(&analysis, &walk) {
-        None => None,
-        Some(walk) => {
-            let resized = match how {
-                NextNet::Resized => rebatched(file, &analysis, &walk, tally),
-                #[cfg(test)]
-                NextNet::Rebuilt => None,
-            };
-            match resized {
-                Some(next) => Some(next?),
-                None => walked(file, &nodes, &walk, tally)?,
-            }
-        }
-    };
-    let (test_nets, test_errors) = match (solver, generic) {
-        (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
-        _ => (Vec::new(), Vec::new()),
-    };
-    let memory = memory::compute(
-        &memory::Input {
-            file,
-            phase,
-            net: &analysis,
-            here: &here,
-            next: next.as_ref(),
-            test_nets: &test_nets,
-            test_net_errors: &test_errors,
-            solver: solver_param,
-        },
-        &opts.memory,
-    )?;
-    Ok(Analyzed {
-        memory,
+    let analysis = analysis::walk(&loaded.file, &nodes, &walk, &mut warnings)?;
+    let settings = memory::resolve(&opts.memory, loaded.solver.as_ref().map(|s| &s.solver))?;
+    Ok(Walked {
+        opts,
+        how,
+        file: loaded.file,
+        solver: loaded.solver,
+        net_name: net.name().to_string(),
+        format,
+        state,
+        nodes,
+        walk,
+        generic,
+        settings,
         analysis,
-        net: NetInfo {
-            name: net.name().to_string(),
-            file: loaded.file,
-            solver: loaded.solver.map(|s| s.file),
-            format,
-            state,
-        },
         warnings,
     })
+}
+
+impl Walked<'_> {
+    /// The memory figures: the walked net replayed, and the same net one sample larger for the
+    /// per-sample part of every figure (a net that cannot be built at another batch counts as
+    /// fixed). Its batch is the net's, from `--batch` or its first input.
+    pub fn memory(&self) -> Result<memory::Output> {
+        let (opts, file) = (self.opts, self.file.as_str());
+        let phase = self.state.phase;
+        let solver_param = self.solver.as_ref().map(|s| &s.solver);
+        let tally = |net: NetView| memory::tally(file, net, phase, &opts.memory, solver_param);
+        let analysis = &self.analysis;
+        let here = tally(NetView::new(analysis))?;
+        let next = match next_walk(analysis, &self.walk) {
+            None => None,
+            Some(walk) => {
+                let resized = match self.how {
+                    NextNet::Resized => rebatched(file, analysis, &walk, tally),
+                    #[cfg(test)]
+                    NextNet::Rebuilt => None,
+                };
+                match resized {
+                    Some(next) => Some(next?),
+                    None => walked(file, &self.nodes, &walk, tally)?,
+                }
+            }
+        };
+        let (test_nets, test_errors) = match (&self.solver, &self.generic) {
+            (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
+            _ => (Vec::new(), Vec::new()),
+        };
+        memory::compute(
+            &memory::Input {
+                file,
+                phase,
+                net: analysis,
+                here: &here,
+                next: next.as_ref(),
+                test_nets: &test_nets,
+                test_net_errors: &test_errors,
+                solver: solver_param,
+            },
+            &opts.memory,
+        )
+    }
+
+    fn net_info(&self) -> NetInfo {
+        NetInfo {
+            name: self.net_name.clone(),
+            file: self.file.clone(),
+            solver: self.solver.as_ref().map(|s| s.file.clone()),
+            format: self.format,
+            state: self.state.clone(),
+        }
+    }
+
+    pub fn analyzed(self, memory: memory::Output) -> Analyzed {
+        let net = self.net_info();
+        Analyzed {
+            memory,
+            analysis: self.analysis,
+            net,
+            warnings: self.warnings,
+        }
+    }
+
+    /// Writes the compact JSON report, byte for byte `json::write_compact`'s of this net's
+    /// report. On a large net (`json::THREADED_MIN` layers or more) the memory figures are
+    /// computed on a second thread meanwhile, as everything up to the totals depends only on
+    /// the walk (on the 100k-layer net, a median of 168 -> 154 ms): an error in them (a figure
+    /// over 64 bits) then comes after the start of the report has been written.
+    pub fn write_compact<W: std::io::Write>(
+        &self,
+        out: &mut W,
+    ) -> std::result::Result<(), WriteError> {
+        let elem_bytes = self.settings.dtype.activation_bytes();
+        let inputs = report::inputs(&self.analysis);
+        let head = Head {
+            tool: tool(),
+            net: self.net_info(),
+            settings: Settings {
+                batch: inputs.first().and_then(|i| i.shape.first().copied()),
+                activation_elem_bytes: elem_bytes,
+                memory: self.settings,
+            },
+            totals: report::totals(&self.analysis, elem_bytes),
+            inputs,
+        };
+        let back = |out: &mut W, m: memory::Output| {
+            crate::json::write_back(out, &m.memory, &m.fit, &m.suggestions, &self.warnings)
+                .map_err(WriteError::Io)
+        };
+        if self.analysis.layers.len() < crate::json::THREADED_MIN {
+            // A small net's figures take less than starting a thread; computed first, an error
+            // in them comes before any output.
+            let memory = self.memory().map_err(WriteError::Analysis)?;
+            crate::json::write_front(out, &head, &self.analysis).map_err(WriteError::Io)?;
+            return back(out, memory);
+        }
+        std::thread::scope(|s| {
+            // Should the thread not start, the figures are computed after the front part.
+            let figures = std::thread::Builder::new().spawn_scoped(s, || self.memory());
+            crate::json::write_front(out, &head, &self.analysis).map_err(WriteError::Io)?;
+            let memory = match figures {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => self.memory(),
+            }
+            .map_err(WriteError::Analysis)?;
+            back(out, memory)
+        })
+    }
+}
+
+/// What `Walked::write_compact` writes before the memory figures.
+pub struct Head {
+    pub tool: Tool,
+    pub net: NetInfo,
+    pub settings: Settings,
+    pub inputs: Vec<report::Input>,
+    pub totals: report::Totals,
+}
+
+/// Why the report could not be written: its memory figures, or the output.
+#[derive(Debug)]
+pub enum WriteError {
+    Analysis(crate::error::Error),
+    Io(std::io::Error),
+}
+
+fn tool() -> Tool {
+    Tool {
+        name: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+    }
 }
 
 /// The walk of the net one sample larger: at `--batch` or its first input's batch, + 1. `None`
@@ -224,7 +361,7 @@ fn test_nets(
     opts: &Options,
     solver_file: &str,
     solver: &SolverParameter,
-    generic: (NetParameter, Layers, Vec<Pos>),
+    generic: &(NetParameter, Layers, Vec<Pos>),
 ) -> (Vec<Analysis>, Vec<String>) {
     let mut sources: Vec<Result<TestSource>> = Vec::new();
     for inline in &solver.test_net_param {
@@ -296,42 +433,14 @@ fn test_net_file(solver_file: &str, target: &str) -> Result<TestSource> {
 
 /// The JSON report of an analysis.
 pub fn report(a: Analyzed) -> Report {
-    pending(a).finish()
-}
-
-/// A report whose layers and blobs are still the walk's: the compact JSON is written straight
-/// from the walk (`json::write_compact_walk`), which on a large net saves making the report's
-/// copy of every layer and blob; `finish` makes the full report.
-pub struct Pending {
-    /// Everything but `layers` and `blobs`, which are empty.
-    pub report: Report,
-    pub analysis: Analysis,
-}
-
-impl Pending {
-    pub fn finish(self) -> Report {
-        let elem_bytes = self.report.settings.activation_elem_bytes;
-        let (layers, blobs) = report::describe(self.analysis, elem_bytes);
-        Report {
-            layers,
-            blobs,
-            ..self.report
-        }
-    }
-}
-
-/// The report of an analysis, but for its layers and blobs.
-pub fn pending(a: Analyzed) -> Pending {
     let elem_bytes = a.memory.settings.dtype.activation_bytes();
     let inputs = report::inputs(&a.analysis);
     let totals = report::totals(&a.analysis, elem_bytes);
     let batch = inputs.first().and_then(|i| i.shape.first().copied());
-    let report = Report {
+    let (layers, blobs) = report::describe(a.analysis, elem_bytes);
+    Report {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: tool(),
         net: a.net,
         settings: Settings {
             batch,
@@ -339,23 +448,30 @@ pub fn pending(a: Analyzed) -> Pending {
             memory: a.memory.settings,
         },
         inputs,
-        layers: Vec::new(),
-        blobs: Vec::new(),
+        layers,
+        blobs,
         totals,
         memory: a.memory.memory,
         fit: a.memory.fit,
         suggestions: a.memory.suggestions,
         warnings: a.warnings,
-    };
-    Pending {
-        report,
-        analysis: a.analysis,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn analyze_loaded(
+        opts: &Options,
+        loaded: load::NetFile,
+        warnings: Vec<Warning>,
+        how: NextNet,
+    ) -> Result<Analyzed> {
+        let walked = walk_loaded(opts, loaded, warnings, how)?;
+        let memory = walked.memory()?;
+        Ok(walked.analyzed(memory))
+    }
 
     fn analyzed(opts: &Options, how: NextNet) -> Result<Analyzed> {
         let mut warnings = Vec::new();

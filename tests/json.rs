@@ -6,24 +6,24 @@ mod common;
 #[path = "../benches/common/gen.rs"]
 mod gen;
 
-use caffe_mem::json::{write_compact, write_compact_walk, THREADED_MIN};
+use caffe_mem::json::{write_compact, THREADED_MIN};
 use caffe_mem::layers::Phase;
 use caffe_mem::memory::{Dtype, Flags};
-use caffe_mem::pipeline::{self, Options, Pending};
+use caffe_mem::pipeline::{self, Options, Walked};
 use caffe_mem::report::Report;
 
-fn pending(opts: &Options, text: &[u8]) -> Pending {
-    let analyzed =
-        pipeline::analyze_bytes(opts, "net.prototxt".to_string(), text).expect("analyzes");
-    pipeline::pending(analyzed)
+fn walked<'o>(opts: &'o Options, text: &[u8]) -> Walked<'o> {
+    pipeline::walk_bytes(opts, "net.prototxt".to_string(), text).expect("walks")
 }
 
-/// The report written from the walk, then made and written from itself, is serde_json's
-/// output of that report both times, byte for byte; returns the report.
-fn assert_same(p: Pending) -> Report {
+/// The report written as the command line writes it (from the walk, the memory figures
+/// computed meanwhile), then made and written from itself, is serde_json's output of that
+/// report both times, byte for byte; returns the report.
+fn assert_same(w: Walked) -> Report {
     let mut walked = Vec::new();
-    write_compact_walk(&mut walked, &p).expect("writes");
-    let report = p.finish();
+    w.write_compact(&mut walked).expect("writes");
+    let memory = w.memory().expect("memory figures");
+    let report = pipeline::report(w.analyzed(memory));
     let mut ours = Vec::new();
     write_compact(&mut ours, &report).expect("writes");
     let theirs = serde_json::to_vec(&report).expect("serializes");
@@ -68,7 +68,7 @@ fn a_large_report_is_written_as_serde_json_writes_it() {
         ..Options::default()
     };
     for opts in [plain, full] {
-        let r = assert_same(pending(&opts, text.as_bytes()));
+        let r = assert_same(walked(&opts, text.as_bytes()));
         // Several chunks per array on the threaded path, and not a whole number of them.
         assert!(
             r.layers.len() >= 2 * THREADED_MIN,
@@ -86,7 +86,7 @@ fn a_small_report_is_written_as_serde_json_writes_it() {
         "/testdata/alexnet.prototxt"
     ))
     .expect("testdata");
-    let r = assert_same(pending(&Options::default(), &text));
+    let r = assert_same(walked(&Options::default(), &text));
     assert!(r.layers.len() < THREADED_MIN);
 }
 
@@ -99,10 +99,10 @@ fn every_net_is_written_as_serde_json_writes_it() {
         let text = std::fs::read(&path).expect("readable");
         let opts = Options::default();
         // Nets that Caffe refuses have no report.
-        let Ok(analyzed) = pipeline::analyze_bytes(&opts, path.display().to_string(), &text) else {
+        let Ok(w) = pipeline::walk_bytes(&opts, path.display().to_string(), &text) else {
             continue;
         };
-        assert_same(pipeline::pending(analyzed));
+        assert_same(w);
         written += 1;
     }
     assert!(written >= 90, "only {written} nets analyzed");
@@ -127,7 +127,7 @@ layer { name: "ip2\303\251" type: "InnerProduct" bottom: "da\"ta" top: "out"
   inner_product_param { num_output: 7 bias_term: false } }
 layer { name: "mystery" type: "NotACaffeLayer" bottom: "out" top: "m" }
 "#;
-    let r = assert_same(pending(&Options::default(), text));
+    let r = assert_same(walked(&Options::default(), text));
     // The net is the one meant: the escapes decoded (a Split's name too), the parameter
     // shared, the type unknown.
     assert_eq!(r.layers[1].name, "da\"ta_input_0_split");

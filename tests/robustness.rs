@@ -833,3 +833,41 @@ fn a_huge_prefetch_count_costs_no_time() {
         4 * 4_000_000_000u64 * 2 * 49 * 4
     );
 }
+
+/// A memory figure past 64 bits (a Data layer prefetching 4e9 batches of 2^31 elements) is
+/// refused with exit 1. On a small net the figures are computed before anything is written:
+/// stdout stays empty. From 2048 layers on they are computed while the report's layers are
+/// written (README, exit codes): the report is then cut short before its totals.
+#[test]
+fn a_memory_figure_past_64_bits_is_refused_before_or_after_the_layers() {
+    let data = "layer { name: 'd' type: 'Data' top: 'a' \
+                data_param { batch_size: 1 prefetch: 4000000000 } }\n";
+    let message = "a memory figure of this net overflows 64 bits";
+    for relus in [1, caffe_mem::json::THREADED_MIN] {
+        let mut text = data.to_string();
+        for i in 0..relus {
+            text.push_str(&format!(
+                "layer {{ name: 'r{i}' type: 'ReLU' bottom: 'a' top: 'a' }}\n"
+            ));
+        }
+        let path = scratch("overflow.prototxt");
+        std::fs::write(&path, text).unwrap();
+        let out = run(
+            &[&path.to_string_lossy(), "--input", "a=2147483647"],
+            None,
+            None,
+        );
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        assert!(out.stderr.contains(message), "{}", out.stderr);
+        if relus == 1 {
+            assert_eq!(out.stdout, "");
+        } else {
+            assert!(out.stdout.starts_with("{\"schema_version\":1,"));
+            assert!(out.stdout.contains(&format!("\"name\":\"r{}\"", relus - 1)));
+            assert!(
+                !out.stdout.contains("\"memory\":"),
+                "cut short before its figures"
+            );
+        }
+    }
+}

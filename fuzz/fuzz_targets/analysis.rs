@@ -8,10 +8,9 @@
 #![no_main]
 
 use caffe_mem::format::{self, Format, Style};
-use caffe_mem::json::write_compact_walk;
 use caffe_mem::layers::Phase;
 use caffe_mem::memory::Flags;
-use caffe_mem::pipeline::{analyze_bytes, pending, Options};
+use caffe_mem::pipeline::{report, walk_bytes, Options};
 use caffe_mem::report::Report;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -59,21 +58,31 @@ fn check_memory(memory: &Value) {
 
 /// Analyses `data` into a report, checked and rendered in every format.
 fn run(opts: &Options, data: &[u8]) -> Option<Report> {
-    let a = match analyze_bytes(opts, "fuzz.prototxt".to_string(), data) {
-        Err(e) => {
-            assert!((1..=3).contains(&e.exit_code()), "{e}");
-            return None;
-        }
-        Ok(a) => a,
+    let refused = |e: caffe_mem::error::Error| {
+        assert!((1..=3).contains(&e.exit_code()), "{e}");
+        None
     };
-    // The compact JSON as the command line writes it, from the walk, is serde_json's of the
-    // report made from that walk.
-    let pending = pending(a);
-    let mut walked = Vec::new();
-    write_compact_walk(&mut walked, &pending).expect("writes to memory");
-    let r = pending.finish();
+    let w = match walk_bytes(opts, "fuzz.prototxt".to_string(), data) {
+        Err(e) => return refused(e),
+        Ok(w) => w,
+    };
+    // The compact JSON as the command line writes it (from the walk, the memory figures
+    // computed meanwhile) is serde_json's of the report made from that walk.
+    let mut written = Vec::new();
+    let json = w.write_compact(&mut written);
+    let memory = match w.memory() {
+        Err(e) => {
+            assert!(
+                json.is_err(),
+                "the JSON was written without its memory figures"
+            );
+            return refused(e);
+        }
+        Ok(m) => m,
+    };
+    let r = report(w.analyzed(memory));
     assert!(
-        walked == serde_json::to_vec(&r).expect("the report serialises"),
+        json.is_ok() && written == serde_json::to_vec(&r).expect("the report serialises"),
         "the JSON written from the walk is not the report's"
     );
     let macs = r.layers.iter().try_fold(0u64, |t, l| t.checked_add(l.macs));
