@@ -1,7 +1,7 @@
 //! The report: serde structs that are the JSON schema (SPEC §5). Output formats read it and
 //! never recompute anything. The per-layer figures it derives from the walk are `LayerInfo`
 //! methods here, which the compact JSON, written straight from the walk
-//! (`json::write_compact_walk`), calls too.
+//! (`json::write_front`), calls too.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -199,7 +199,7 @@ pub fn totals(a: &Analysis, activation_elem_bytes: u64) -> Totals {
 
 /// The report's layers and blobs, made from the walk. The walk is consumed: names, shapes and
 /// notes move into the report rather than being copied, so a large net is not held twice.
-/// (The compact JSON is written from the walk itself, `json::write_compact_walk`, with the
+/// (The compact JSON is written from the walk itself, `json::write_front`, with the
 /// same values.)
 pub fn describe(a: Analysis, activation_elem_bytes: u64) -> (Vec<Layer>, Vec<Blob>) {
     let Analysis {
