@@ -13,6 +13,11 @@
 //! of the whole run's instructions. Here keys are literals, strings that need no escaping are
 //! copied whole, and everything else (an escape, a float) is left to serde_json, so the bytes
 //! stay its own.
+//!
+//! The command line writes the report in two parts (`write_front`, up to the totals, its
+//! layers and blobs read straight from the walk; then `write_back`), with the memory figures
+//! computed in between or beside (`pipeline::Walked::write_compact`); `write_compact` writes a
+//! whole `Report` the same way.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
