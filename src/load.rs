@@ -366,7 +366,12 @@ fn decode_into(
         };
         match field.body {
             Some(body) if field.number == NET_LAYER_FIELD => {
-                layers.push(Arc::new(LayerParameter::decode(body)?));
+                // Decoded in place, not moved into the `Arc` afterwards.
+                let mut layer = Arc::new(LayerParameter::default());
+                Arc::get_mut(&mut layer)
+                    .expect("a new Arc is not shared")
+                    .merge(body)?;
+                layers.push(layer);
             }
             _ => net.merge(&rest[..rest.len() - field.after.len()])?,
         }

@@ -46,14 +46,14 @@ static WORD: [bool; 256] = {
     table
 };
 
-/// The bytes that stop the scan of a string's body: its end (either quote, or a line break, as
-/// no token runs on past a line), an escape, and the bytes that make it not plain.
-static STRING_STOP: [bool; 256] = {
+/// The bytes a string's body runs on over: not its end (either quote, or a line break, as no
+/// token runs on past a line), an escape, or a byte that makes it not plain.
+static STRING_BODY: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        table[i] = matches!(b, b'"' | b'\'' | b'\\' | b'\n') || b >= 0x80;
+        table[i] = !matches!(b, b'"' | b'\'' | b'\\' | b'\n') && b < 0x80;
         i += 1;
     }
     table
@@ -66,10 +66,32 @@ pub fn is_ident_start(c: u8) -> bool {
 
 /// The length of the run of name and number characters (a `.` too, for floats) at the start of
 /// `s`.
+#[inline]
 pub fn word_len(s: &[u8]) -> usize {
-    s.iter()
-        .position(|&b| !WORD[usize::from(b)])
-        .unwrap_or(s.len())
+    run_len(s, &WORD)
+}
+
+/// The length of the run of bytes marked in `table` at the start of `s`, two bytes a step:
+/// names and strings run about eight and fifteen bytes, and a loop's own count and test were
+/// half of each step.
+#[inline]
+fn run_len(s: &[u8], table: &[bool; 256]) -> usize {
+    let mut pairs = s.chunks_exact(2);
+    let mut n = 0;
+    for pair in pairs.by_ref() {
+        if !table[usize::from(pair[0])] {
+            return n;
+        }
+        if !table[usize::from(pair[1])] {
+            return n + 1;
+        }
+        n += 2;
+    }
+    n + pairs
+        .remainder()
+        .iter()
+        .take_while(|&&b| table[usize::from(b)])
+        .count()
 }
 
 pub struct Lexer<'a> {
@@ -138,10 +160,53 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// The position of the one-byte punctuation just taken, by `next` or `eat_punct`.
+    pub fn punct_pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            col: u32::try_from(self.at - self.line_start).unwrap_or(u32::MAX),
+        }
+    }
+
     #[inline]
     pub fn peek(&mut self) -> Result<(Tok<'a>, Pos), TextError> {
         if !self.ahead {
-            self.scan()?;
+            self.scan().map_err(|e| *e)?;
+            self.ahead = true;
+        }
+        Ok(self.token())
+    }
+
+    /// `peek` for a field's value, with the usual ones, a number or a plain string in double
+    /// quotes, read here rather than by `scan`.
+    #[inline]
+    pub fn peek_value(&mut self) -> Result<(Tok<'a>, Pos), TextError> {
+        if !self.ahead {
+            self.skip_space_and_comments();
+            let src = self.src;
+            let start = self.at;
+            let end = match src.get(start) {
+                Some(b'0'..=b'9' | b'-') => {
+                    self.kind = TokKind::Number;
+                    number_end(src, start)
+                }
+                Some(b'"') => {
+                    let body = &src[start + 1..];
+                    let len = run_len(body, &STRING_BODY);
+                    match body.get(len) {
+                        Some(b'"') => {
+                            self.kind = TokKind::Str;
+                            self.plain = true;
+                            start + len + 2
+                        }
+                        _ => return self.peek(),
+                    }
+                }
+                _ => return self.peek(),
+            };
+            self.pos = self.pos();
+            self.text = &src[start..end];
+            self.at = end;
             self.ahead = true;
         }
         Ok(self.token())
@@ -150,7 +215,7 @@ impl<'a> Lexer<'a> {
     #[inline]
     pub fn next(&mut self) -> Result<(Tok<'a>, Pos), TextError> {
         if !self.ahead {
-            self.scan()?;
+            self.scan().map_err(|e| *e)?;
         }
         self.ahead = false;
         Ok(self.token())
@@ -170,6 +235,62 @@ impl<'a> Lexer<'a> {
         let found = self.src.get(self.at) == Some(&c);
         self.at += usize::from(found);
         found
+    }
+
+    /// The next byte past spaces and comments, or the punctuation read ahead: what `take_punct`
+    /// then takes as one-byte punctuation, found without a scan. 0 for a token read ahead
+    /// that is not punctuation, and at the end of the input. Like `eat_punct`, a byte not taken
+    /// leaves its token to be read next.
+    #[inline]
+    pub fn peek_punct(&mut self) -> u8 {
+        if self.ahead {
+            return if matches!(self.kind, TokKind::Punct) {
+                self.punct
+            } else {
+                0
+            };
+        }
+        self.skip_space_and_comments();
+        self.src.get(self.at).copied().unwrap_or(0)
+    }
+
+    /// Takes the next token if it is a name, read here rather than by `scan`: names are half
+    /// the tokens. Anything else is left to be read next. Called right after `peek_punct`,
+    /// which has skipped the spaces before it.
+    #[inline]
+    pub fn eat_ident(&mut self) -> Option<(&'a [u8], Pos)> {
+        if self.ahead {
+            if !matches!(self.kind, TokKind::Ident) {
+                return None;
+            }
+            self.ahead = false;
+            return Some((self.text, self.pos));
+        }
+        let src = self.src;
+        let start = self.at;
+        if !is_ident_start(*src.get(start)?) {
+            return None;
+        }
+        let end = start + word_len(&src[start..]);
+        let pos = self.pos();
+        self.at = end;
+        Some((&src[start..end], pos))
+    }
+
+    /// Takes the token `peek` or `peek_value` read ahead, already in the caller's hands.
+    #[inline]
+    pub fn take(&mut self) {
+        self.ahead = false;
+    }
+
+    /// Takes the punctuation `peek_punct` found.
+    #[inline]
+    pub fn take_punct(&mut self) {
+        if self.ahead {
+            self.ahead = false;
+        } else {
+            self.at += 1;
+        }
     }
 
     #[inline]
@@ -195,6 +316,10 @@ impl<'a> Lexer<'a> {
                     at += 1;
                     self.line = self.line.saturating_add(1);
                     self.line_start = at;
+                    // The indentation, in a loop of its own.
+                    while src.get(at) == Some(&b' ') {
+                        at += 1;
+                    }
                 }
                 b'#' => {
                     let rest = &src[at..];
@@ -207,8 +332,9 @@ impl<'a> Lexer<'a> {
     }
 
     /// Reads the next token into `kind`, `punct`, `text` and `pos`. The errors are built out of
-    /// line (`unexpected`, `not_closed`): what is left keeps its state in registers.
-    fn scan(&mut self) -> Result<(), TextError> {
+    /// line (`unexpected`, `not_closed`): what is left keeps its state in registers. The error
+    /// is boxed so that the result is one register, not written to and read from memory.
+    fn scan(&mut self) -> Result<(), Box<TextError>> {
         self.skip_space_and_comments();
         let pos = self.pos();
         self.pos = pos;
@@ -247,11 +373,7 @@ fn string_end(src: &[u8], start: usize) -> Option<(usize, bool)> {
     let mut at = start + 1;
     let mut plain = true;
     loop {
-        let rest = &src[at..];
-        at += rest
-            .iter()
-            .position(|&b| STRING_STOP[usize::from(b)])
-            .unwrap_or(rest.len());
+        at += run_len(&src[at..], &STRING_BODY);
         match *src.get(at)? {
             b'\n' => return None,
             // An escape takes the next byte, except a line break: no token runs on past a line
@@ -275,6 +397,7 @@ fn string_end(src: &[u8], start: usize) -> Option<(usize, bool)> {
 }
 
 /// The end of the number starting at `start` (a sign, a digit or a point).
+#[inline]
 fn number_end(src: &[u8], start: usize) -> usize {
     let mut at = start + 1;
     at += word_len(&src[at..]);
@@ -291,13 +414,13 @@ fn number_end(src: &[u8], start: usize) -> usize {
 }
 
 #[cold]
-fn not_closed(pos: Pos) -> TextError {
-    TextError::new(pos, "string literal is not closed")
+fn not_closed(pos: Pos) -> Box<TextError> {
+    Box::new(TextError::new(pos, "string literal is not closed"))
 }
 
 /// The error for a byte that starts no token, at the start of `rest`.
 #[cold]
-fn unexpected(rest: &[u8], pos: Pos) -> TextError {
+fn unexpected(rest: &[u8], pos: Pos) -> Box<TextError> {
     // Only the character here is decoded, not the rest of the input.
     let shown = rest
         .utf8_chunks()
@@ -306,5 +429,5 @@ fn unexpected(rest: &[u8], pos: Pos) -> TextError {
         .filter(|ch| !ch.is_control())
         .map(|ch| format!("'{ch}'"))
         .unwrap_or_else(|| format!("byte 0x{:02x}", rest[0]));
-    TextError::new(pos, format!("unexpected character {shown}"))
+    Box::new(TextError::new(pos, format!("unexpected character {shown}")))
 }

@@ -56,6 +56,7 @@ pub struct EnumDesc {
 }
 
 impl MessageDesc {
+    #[inline]
     pub fn field(&self, name: &[u8]) -> Option<&'static FieldDesc> {
         let mask = self.slots.len() - 1;
         let mut at = hash::name_hash(name) as usize & mask;
@@ -332,31 +333,43 @@ impl<'a> Parser<'a> {
         depth: usize,
     ) -> Result<(), TextError> {
         let mark = self.seen.len();
+        // The closing delimiter, a separator and the field's name are taken without a full
+        // scan (see `peek_punct`, `eat_ident`), the spaces before them skipped once; anything
+        // else is read whole, as an error.
+        let mut next = self.lex.peek_punct();
         loop {
-            let (tok, pos) = self.lex.next()?;
-            match tok {
-                Tok::Eof if close.is_none() => break,
-                Tok::Eof => {
-                    return Err(TextError::new(
-                        pos,
-                        format!(
-                            "unexpected end of file: '{}' is not closed",
-                            if close == Some(b'>') { '<' } else { '{' }
-                        ),
-                    ))
-                }
-                Tok::Punct(c) if Some(c) == close => break,
-                Tok::Ident(name) => self.field(msg, name, pos, depth)?,
-                other => {
-                    return Err(TextError::new(
-                        pos,
-                        format!("expected a field name, found {}", other.describe()),
-                    ))
-                }
+            if close == Some(next) {
+                self.lex.take_punct();
+                break;
             }
-            // Fields may be separated by ',' or ';'.
-            if let (Tok::Punct(b',' | b';'), _) = self.lex.peek()? {
-                self.lex.next()?;
+            let (name, pos) = match self.lex.eat_ident() {
+                Some(name) => name,
+                None => match self.lex.next()? {
+                    (Tok::Eof, _) if close.is_none() => break,
+                    (Tok::Eof, pos) => {
+                        return Err(TextError::new(
+                            pos,
+                            format!(
+                                "unexpected end of file: '{}' is not closed",
+                                if close == Some(b'>') { '<' } else { '{' }
+                            ),
+                        ))
+                    }
+                    (other, pos) => {
+                        return Err(TextError::new(
+                            pos,
+                            format!("expected a field name, found {}", other.describe()),
+                        ))
+                    }
+                },
+            };
+            self.field(msg, name, pos, depth)?;
+            next = self.lex.peek_punct();
+            // Fields may be separated by ',' or ';'. A token that is neither stays unread, and
+            // so is read (and any error in it reported) at the top of the loop.
+            if matches!(next, b',' | b';') {
+                self.lex.take_punct();
+                next = self.lex.peek_punct();
             }
         }
         self.seen.truncate(mark);
@@ -390,16 +403,23 @@ impl<'a> Parser<'a> {
             self.nested_field(f, pos);
         }
         let has_colon = self.lex.eat_punct(b':');
-        let (next, npos) = self.lex.peek()?;
+        // The usual opening of a message, taken without a full scan.
+        if f.kind == Kind::Message && self.lex.peek_punct() == b'{' {
+            self.lex.take_punct();
+            self.check_singular(f, pos)?;
+            return self.message_field(f, pos, depth, b'{');
+        }
+        let (next, npos) = self.lex.peek_value()?;
         if f.kind == Kind::Message {
             match next {
-                Tok::Punct(b'{' | b'<') => {
+                Tok::Punct(open @ (b'{' | b'<')) => {
+                    self.lex.next()?;
                     self.check_singular(f, pos)?;
-                    self.message_field(f, pos, depth)
+                    self.message_field(f, pos, depth, open)
                 }
                 Tok::Punct(b'[') if has_colon && f.repeated => {
                     self.lex.next()?;
-                    self.list(|p| p.message_field(f, pos, depth))
+                    self.list(|p| p.message_item(f, pos, depth))
                 }
                 other => Err(TextError::new(
                     npos,
@@ -428,7 +448,8 @@ impl<'a> Parser<'a> {
                 return self.list(|p| p.scalar(f));
             }
             self.check_singular(f, pos)?;
-            self.scalar(f)
+            self.lex.take();
+            self.scalar_value(f, next, npos)
         }
     }
 
@@ -489,7 +510,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn message_field(&mut self, f: &FieldDesc, pos: Pos, depth: usize) -> Result<(), TextError> {
+    /// A message in a list: its opening delimiter, then `message_field`.
+    fn message_item(&mut self, f: &FieldDesc, pos: Pos, depth: usize) -> Result<(), TextError> {
         let (open, opos) = self.lex.next()?;
         let Tok::Punct(open @ (b'{' | b'<')) = open else {
             return Err(TextError::new(
@@ -497,9 +519,20 @@ impl<'a> Parser<'a> {
                 format!("expected '{{' to open message field '{}'", f.name),
             ));
         };
+        self.message_field(f, pos, depth, open)
+    }
+
+    /// A message field's body, its opening delimiter `open` just read.
+    fn message_field(
+        &mut self,
+        f: &FieldDesc,
+        pos: Pos,
+        depth: usize,
+        open: u8,
+    ) -> Result<(), TextError> {
         if depth + 1 > MAX_DEPTH {
             return Err(TextError::new(
-                opos,
+                self.lex.punct_pos(),
                 format!("messages are nested more than {MAX_DEPTH} deep"),
             ));
         }
@@ -511,23 +544,28 @@ impl<'a> Parser<'a> {
             self.nested_field(f, pos);
         }
         value::put_key(&mut self.out, f.number, 2);
-        // The length is not known yet: reserve a fixed five-byte varint and fill it afterwards.
-        // Over-long varints are valid protobuf, and this avoids moving the body.
+        // The length is not known yet: a byte is kept for it, and filled (or made room beside)
+        // afterwards.
         let len_at = self.out.len();
-        self.out.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
+        self.out.push(0);
         self.seen.push(0);
         self.message_body(f.target as usize, Some(closing(open)), depth + 1)?;
         self.seen.pop();
-        let len = self.out.len() - len_at - 5;
+        let len = self.out.len() - len_at - 1;
         if len >= 1 << 31 {
             return Err(TextError::new(pos, "message is larger than 2 GiB"));
         }
-        value::fill_len5(&mut self.out[len_at..len_at + 5], len as u32);
+        value::put_len(&mut self.out, len_at, len as u32);
         Ok(())
     }
 
     fn scalar(&mut self, f: &FieldDesc) -> Result<(), TextError> {
         let (tok, pos) = self.lex.next()?;
+        self.scalar_value(f, tok, pos)
+    }
+
+    /// A scalar field's value, the token `tok` at `pos`, just read.
+    fn scalar_value(&mut self, f: &FieldDesc, tok: Tok<'a>, pos: Pos) -> Result<(), TextError> {
         if f.kind == Kind::String || f.kind == Kind::Bytes {
             let Tok::Str(first, plain) = tok else {
                 return Err(TextError::new(
@@ -540,7 +578,15 @@ impl<'a> Parser<'a> {
                 ));
             };
             let body = &first[1..first.len() - 1];
-            let adjacent = matches!(self.lex.peek()?, (Tok::Str(..), _));
+            // Whether another string literal follows (to be joined): for a plain string of a
+            // length allowed, a look at the next byte will do, as nothing here can fail before
+            // the next token is read; otherwise that token is read now, as any error in it is
+            // the one to report.
+            let adjacent = if plain && body.len() <= MAX_STRING {
+                matches!(self.lex.peek_punct(), b'"' | b'\'')
+            } else {
+                matches!(self.lex.peek()?, (Tok::Str(..), _))
+            };
             if !adjacent && body.len() <= MAX_STRING && (plain || !body.contains(&b'\\')) {
                 // The common case, a name or a path: its bytes as written, with no copy.
                 if f.kind == Kind::String && !plain && std::str::from_utf8(body).is_err() {

@@ -14,12 +14,28 @@ pub fn put_key(out: &mut Vec<u8>, number: u32, wire_type: u8) {
     put_varint(out, (u64::from(number) << 3) | u64::from(wire_type));
 }
 
-/// Writes `len` as a five-byte varint into a reserved slot.
-pub fn fill_len5(slot: &mut [u8], len: u32) {
-    for (i, b) in slot.iter_mut().enumerate() {
-        let part = ((len >> (7 * i)) & 0x7f) as u8;
-        *b = if i < 4 { part | 0x80 } else { part };
+/// Writes `len`, the length of what follows `out[at]`, as a varint at `at`, where one byte
+/// was kept for it: a longer varint moves what follows along. Most messages (a parameter spec,
+/// a filler) are shorter than 128 bytes, and a minimal varint is what prost decodes fastest.
+pub fn put_len(out: &mut Vec<u8>, at: usize, len: u32) {
+    if len < 0x80 {
+        out[at] = len as u8;
+        return;
     }
+    let mut varint = [0; 5];
+    let mut n = 0;
+    let mut v = len;
+    while v >= 0x80 {
+        varint[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    varint[n] = v as u8;
+    n += 1;
+    let end = out.len();
+    out.resize(end + n - 1, 0);
+    out.copy_within(at + 1..end, at + n);
+    out[at..at + n].copy_from_slice(&varint[..n]);
 }
 
 /// An integer literal: decimal, `0x` hex or leading-`0` octal, with an optional sign.
@@ -315,4 +331,24 @@ pub fn unescape(lit: &[u8], pos: Pos, out: &mut Vec<u8>) -> Result<(), TextError
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_length_is_a_minimal_varint_before_its_body() {
+        for len in [0u32, 1, 127, 128, 300, 16_383, 16_384, 2_097_152] {
+            let body: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            // A key, the byte kept for the length, the body.
+            let mut out = vec![0x0a, 0];
+            out.extend_from_slice(&body);
+            put_len(&mut out, 1, len);
+            let mut expected = vec![0x0a];
+            put_varint(&mut expected, u64::from(len));
+            expected.extend_from_slice(&body);
+            assert_eq!(out, expected, "{len}");
+        }
+    }
 }
