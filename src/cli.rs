@@ -335,8 +335,7 @@ fn walk(opts: &Options) -> Result<Walked<'_>, Error> {
 
 /// The whole report of a walked net.
 fn report(walked: Walked) -> Result<Report, Error> {
-    let memory = walked.memory()?;
-    Ok(pipeline::report(walked.analyzed(memory)))
+    walked.finish().map(pipeline::report)
 }
 
 /// `file:line:col: error: message`, the line quoted with a caret, and a hint.

@@ -49,17 +49,13 @@ pub struct Analyzed {
 }
 
 pub fn analyze(opts: &Options) -> Result<Analyzed> {
-    let walked = walk(opts)?;
-    let memory = walked.memory()?;
-    Ok(walked.analyzed(memory))
+    walk(opts)?.finish()
 }
 
 /// Like `analyze`, for text already in memory (`opts.path` is ignored; `file` names the text
 /// in messages, as `load::load_bytes`).
 pub fn analyze_bytes(opts: &Options, file: String, bytes: &[u8]) -> Result<Analyzed> {
-    let walked = walk_bytes(opts, file, bytes)?;
-    let memory = walked.memory()?;
-    Ok(walked.analyzed(memory))
+    walk_bytes(opts, file, bytes)?.finish()
 }
 
 /// Like `walk`, for text already in memory (as `analyze_bytes`).
@@ -235,14 +231,16 @@ impl Walked<'_> {
         }
     }
 
-    pub fn analyzed(self, memory: memory::Output) -> Analyzed {
+    /// The walked net with its memory figures.
+    pub fn finish(self) -> Result<Analyzed> {
+        let memory = self.memory()?;
         let net = self.net_info();
-        Analyzed {
+        Ok(Analyzed {
             memory,
             analysis: self.analysis,
             net,
             warnings: self.warnings,
-        }
+        })
     }
 
     /// Writes the compact JSON report, byte for byte `json::write_compact`'s of this net's
@@ -254,19 +252,7 @@ impl Walked<'_> {
         &self,
         out: &mut W,
     ) -> std::result::Result<(), WriteError> {
-        let elem_bytes = self.settings.dtype.activation_bytes();
-        let inputs = report::inputs(&self.analysis);
-        let head = Head {
-            tool: tool(),
-            net: self.net_info(),
-            settings: Settings {
-                batch: inputs.first().and_then(|i| i.shape.first().copied()),
-                activation_elem_bytes: elem_bytes,
-                memory: self.settings,
-            },
-            totals: report::totals(&self.analysis, elem_bytes),
-            inputs,
-        };
+        let head = Head::new(self.net_info(), self.settings, &self.analysis);
         let back = |out: &mut W, m: memory::Output| {
             crate::json::write_back(out, &m.memory, &m.fit, &m.suggestions, &self.warnings)
                 .map_err(WriteError::Io)
@@ -303,18 +289,32 @@ pub struct Head {
     pub totals: report::Totals,
 }
 
+impl Head {
+    fn new(net: NetInfo, settings: memory::Resolved, analysis: &Analysis) -> Head {
+        let elem_bytes = settings.dtype.activation_bytes();
+        let inputs = report::inputs(analysis);
+        Head {
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            net,
+            settings: Settings {
+                batch: inputs.first().and_then(|i| i.shape.first().copied()),
+                activation_elem_bytes: elem_bytes,
+                memory: settings,
+            },
+            totals: report::totals(analysis, elem_bytes),
+            inputs,
+        }
+    }
+}
+
 /// Why the report could not be written: its memory figures, or the output.
 #[derive(Debug)]
 pub enum WriteError {
     Analysis(crate::error::Error),
     Io(std::io::Error),
-}
-
-fn tool() -> Tool {
-    Tool {
-        name: env!("CARGO_PKG_NAME"),
-        version: env!("CARGO_PKG_VERSION"),
-    }
 }
 
 /// The walk of the net one sample larger: at `--batch` or its first input's batch, + 1. `None`
@@ -433,20 +433,19 @@ fn test_net_file(solver_file: &str, target: &str) -> Result<TestSource> {
 
 /// The JSON report of an analysis.
 pub fn report(a: Analyzed) -> Report {
-    let elem_bytes = a.memory.settings.dtype.activation_bytes();
-    let inputs = report::inputs(&a.analysis);
-    let totals = report::totals(&a.analysis, elem_bytes);
-    let batch = inputs.first().and_then(|i| i.shape.first().copied());
-    let (layers, blobs) = report::describe(a.analysis, elem_bytes);
+    let Head {
+        tool,
+        net,
+        settings,
+        inputs,
+        totals,
+    } = Head::new(a.net, a.memory.settings, &a.analysis);
+    let (layers, blobs) = report::describe(a.analysis, settings.activation_elem_bytes);
     Report {
         schema_version: SCHEMA_VERSION,
-        tool: tool(),
-        net: a.net,
-        settings: Settings {
-            batch,
-            activation_elem_bytes: elem_bytes,
-            memory: a.memory.settings,
-        },
+        tool,
+        net,
+        settings,
         inputs,
         layers,
         blobs,
@@ -468,9 +467,7 @@ mod tests {
         warnings: Vec<Warning>,
         how: NextNet,
     ) -> Result<Analyzed> {
-        let walked = walk_loaded(opts, loaded, warnings, how)?;
-        let memory = walked.memory()?;
-        Ok(walked.analyzed(memory))
+        walk_loaded(opts, loaded, warnings, how)?.finish()
     }
 
     fn analyzed(opts: &Options, how: NextNet) -> Result<Analyzed> {

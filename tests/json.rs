@@ -22,8 +22,7 @@ fn walked<'o>(opts: &'o Options, text: &[u8]) -> Walked<'o> {
 fn assert_same(w: Walked) -> Report {
     let mut walked = Vec::new();
     w.write_compact(&mut walked).expect("writes");
-    let memory = w.memory().expect("memory figures");
-    let report = pipeline::report(w.analyzed(memory));
+    let report = pipeline::report(w.finish().expect("memory figures"));
     let mut ours = Vec::new();
     write_compact(&mut ours, &report).expect("writes");
     let theirs = serde_json::to_vec(&report).expect("serializes");

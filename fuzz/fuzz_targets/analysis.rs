@@ -70,7 +70,7 @@ fn run(opts: &Options, data: &[u8]) -> Option<Report> {
     // computed meanwhile) is serde_json's of the report made from that walk.
     let mut written = Vec::new();
     let json = w.write_compact(&mut written);
-    let memory = match w.memory() {
+    let analyzed = match w.finish() {
         Err(e) => {
             assert!(
                 json.is_err(),
@@ -78,9 +78,9 @@ fn run(opts: &Options, data: &[u8]) -> Option<Report> {
             );
             return refused(e);
         }
-        Ok(m) => m,
+        Ok(a) => a,
     };
-    let r = report(w.analyzed(memory));
+    let r = report(analyzed);
     assert!(
         json.is_ok() && written == serde_json::to_vec(&r).expect("the report serialises"),
         "the JSON written from the walk is not the report's"
