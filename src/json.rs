@@ -14,10 +14,9 @@
 //! copied whole, and everything else (an escape, a float) is left to serde_json, so the bytes
 //! stay its own.
 //!
-//! The command line writes the report in two parts (`write_front`, up to the totals, its
-//! layers and blobs read straight from the walk; then `write_back`), with the memory figures
-//! computed in between or beside (`pipeline::Walked::write_compact`); `write_compact` writes a
-//! whole `Report` the same way.
+//! The report is written in two parts (`write_front`, up to the totals, its layers and blobs
+//! read straight from the walk; then `write_back`), with the memory figures computed in
+//! between or beside (`pipeline::Walked::write_compact`).
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +29,7 @@ use crate::layers::Shape;
 use crate::load::Warning;
 use crate::memory::{Fit, Memory, Suggestion};
 use crate::pipeline::Head;
-use crate::report::{Input, NetInfo, Report, Settings, Tool, Totals, SCHEMA_VERSION};
+use crate::report::SCHEMA_VERSION;
 
 /// Elements per chunk: some 200 KB of layers (90 KB of blobs), a third of a millisecond of
 /// serializing. Smaller chunks keep the two threads finishing closer together, but each one
@@ -52,45 +51,11 @@ const AHEAD: usize = 2;
 /// An element writer: appends one element's JSON to a buffer.
 type Element<'a, T> = &'a (dyn Fn(&mut Vec<u8>, &T) + Sync);
 
-/// Writes `report` as compact JSON, byte for byte as `serde_json::to_writer` does.
-pub fn write_compact<W: Write>(out: &mut W, report: &Report) -> io::Result<()> {
-    // Every field named, in the struct's order: a field added to `Report` fails to compile here
-    // rather than going missing from the output.
-    let Report {
-        schema_version,
-        tool,
-        net,
-        settings,
-        inputs,
-        layers,
-        blobs,
-        totals,
-        memory,
-        fit,
-        suggestions,
-        warnings,
-    } = report;
-    let front = Front {
-        schema_version: *schema_version,
-        tool,
-        net,
-        settings,
-        inputs,
-        totals,
-    };
-    write_front_with(
-        out,
-        &front,
-        |out| array(out, layers, &elements::report_layer),
-        |out| array(out, blobs, &elements::report_blob),
-    )?;
-    write_back(out, memory, fit, suggestions, warnings)
-}
-
-/// Writes the report's JSON up to its totals, its layers and blobs read from the walk with the
-/// values `report::describe` gives them: what `pipeline::Walked::write_compact` writes while
-/// the memory figures are computed (and, on a 100k-layer net, making the report's own copy of
-/// the layers and blobs took as long as writing them).
+/// Writes the report's JSON up to its totals, byte for byte as `serde_json::to_writer` writes
+/// the `Report` (tests/json.rs checks it), its layers and blobs read from the walk with the
+/// values `report::describe` gives them: on a 100k-layer net, making the report's own copy of
+/// the layers and blobs took as long as writing them. `pipeline::Walked::write_compact` writes
+/// this while the memory figures are computed, then `write_back`.
 pub fn write_front<W: Write>(out: &mut W, head: &Head, a: &Analysis) -> io::Result<()> {
     let Head {
         tool,
@@ -99,60 +64,22 @@ pub fn write_front<W: Write>(out: &mut W, head: &Head, a: &Analysis) -> io::Resu
         inputs,
         totals,
     } = head;
-    let front = Front {
-        schema_version: SCHEMA_VERSION,
-        tool,
-        net,
-        settings,
-        inputs,
-        totals,
-    };
     let elem_bytes = settings.activation_elem_bytes;
-    write_front_with(
-        out,
-        &front,
-        |out| {
-            array(out, &a.layers, &|buf, l| {
-                elements::walked_layer(buf, a, elem_bytes, l)
-            })
-        },
-        |out| {
-            array(out, &a.blobs, &|buf, b| {
-                elements::walked_blob(buf, a, elem_bytes, b)
-            })
-        },
-    )
-}
-
-/// The fields before the memory figures but for the two large arrays.
-struct Front<'a> {
-    schema_version: u32,
-    tool: &'a Tool,
-    net: &'a NetInfo,
-    settings: &'a Settings,
-    inputs: &'a [Input],
-    totals: &'a Totals,
-}
-
-/// `{` and the fields up to the totals, the `layers` and `blobs` arrays written by the two
-/// functions given.
-fn write_front_with<W: Write>(
-    out: &mut W,
-    front: &Front,
-    layers: impl FnOnce(&mut W) -> io::Result<()>,
-    blobs: impl FnOnce(&mut W) -> io::Result<()>,
-) -> io::Result<()> {
     out.write_all(b"{\"schema_version\":")?;
-    value(out, &front.schema_version)?;
-    field(out, "tool", front.tool)?;
-    field(out, "net", front.net)?;
-    field(out, "settings", front.settings)?;
-    field(out, "inputs", front.inputs)?;
+    value(out, &SCHEMA_VERSION)?;
+    field(out, "tool", tool)?;
+    field(out, "net", net)?;
+    field(out, "settings", settings)?;
+    field(out, "inputs", inputs)?;
     out.write_all(b",\"layers\":")?;
-    layers(out)?;
+    array(out, &a.layers, &|buf, l| {
+        elements::layer(buf, a, elem_bytes, l)
+    })?;
     out.write_all(b",\"blobs\":")?;
-    blobs(out)?;
-    field(out, "totals", front.totals)
+    array(out, &a.blobs, &|buf, b| {
+        elements::blob(buf, a, elem_bytes, b)
+    })?;
+    field(out, "totals", totals)
 }
 
 /// The fields after the totals, and the closing `}`.
@@ -273,160 +200,34 @@ fn chunk<T>(buf: &mut Vec<u8>, items: &[T], k: usize, element: Element<T>) {
     }
 }
 
-/// The report's layers and blobs as serde_json writes their derived `Serialize`: the same keys
-/// in the same order, the same spelling of every value. Each is written from its fields,
-/// borrowed either from the report or from the walk.
+/// The walk's layers and blobs as serde_json writes the report's (`report::Layer`,
+/// `report::Blob`, as `report::describe` makes them): the same keys in the same order, the
+/// same spelling of every value.
 mod elements {
-    use compact_str::CompactString;
-
     use super::*;
-    use crate::analysis::{BlobInfo, LayerInfo};
-    use crate::report::{Blob, Layer, Param};
+    use crate::analysis::{BlobInfo, LayerInfo, ParamInfo};
 
-    /// A layer's fields but its parameters, in the report's order.
-    struct LayerFields<'a> {
-        name: &'a str,
-        ty: &'a str,
-        bottoms: &'a [CompactString],
-        tops: &'a [CompactString],
-        in_place: bool,
-        inserted: bool,
-        line: u32,
-        output_shapes: &'a [Shape],
-        param_count: u64,
-        macs: u64,
-        flops: u64,
-        backward_macs: u64,
-        need_backward: bool,
-        activation_bytes: u64,
-        notes: &'a [String],
-    }
-
-    struct ParamFields<'a> {
-        shape: &'a Shape,
-        count: u64,
-        lr_mult: f32,
-        decay_mult: f32,
-        learns: bool,
-        shared_from: Option<&'a str>,
-    }
-
-    pub fn report_layer(buf: &mut Vec<u8>, l: &Layer) {
-        // Every field named: one added to `Layer` fails to compile here rather than going
-        // missing from the output.
-        let Layer {
-            name,
-            ty,
-            bottoms,
-            tops,
-            in_place,
-            inserted,
-            line,
-            output_shapes,
-            params,
-            param_count,
-            macs,
-            flops,
-            backward_macs,
-            need_backward,
-            activation_bytes,
-            notes,
-        } = l;
-        let fields = LayerFields {
-            name,
-            ty,
-            bottoms,
-            tops,
-            in_place: *in_place,
-            inserted: *inserted,
-            line: *line,
-            output_shapes,
-            param_count: *param_count,
-            macs: *macs,
-            flops: *flops,
-            backward_macs: *backward_macs,
-            need_backward: *need_backward,
-            activation_bytes: *activation_bytes,
-            notes,
-        };
-        layer(buf, &fields, params.iter().map(report_param));
-    }
-
-    fn report_param(p: &Param) -> ParamFields<'_> {
-        let Param {
-            shape,
-            count,
-            lr_mult,
-            decay_mult,
-            learns,
-            shared_from,
-        } = p;
-        ParamFields {
-            shape,
-            count: *count,
-            lr_mult: *lr_mult,
-            decay_mult: *decay_mult,
-            learns: *learns,
-            shared_from: shared_from.as_deref(),
-        }
-    }
-
-    /// A layer of the walk, as `report::describe` makes it.
-    pub fn walked_layer(buf: &mut Vec<u8>, a: &Analysis, elem_bytes: u64, l: &LayerInfo) {
-        let notes = l.notes();
-        let fields = LayerFields {
-            name: l.name(),
-            ty: l.ty(),
-            bottoms: &l.lp.bottom,
-            tops: &l.lp.top,
-            in_place: l.in_place(),
-            inserted: l.inserted,
-            line: l.pos.line,
-            output_shapes: &l.output_shapes,
-            param_count: l.param_count(),
-            macs: l.macs,
-            flops: l.flops,
-            backward_macs: l.backward_macs,
-            need_backward: l.need_backward,
-            activation_bytes: l.activation_bytes(&a.blobs, elem_bytes),
-            notes: &notes,
-        };
-        let params = l.params.iter().map(|p| ParamFields {
-            shape: &p.shape,
-            count: p.count,
-            lr_mult: p.lr_mult,
-            decay_mult: p.decay_mult,
-            learns: p.learns,
-            shared_from: p.owner.map(|(owner, _)| a.layers[owner].name()),
-        });
-        layer(buf, &fields, params);
-    }
-
-    fn layer<'a>(
-        buf: &mut Vec<u8>,
-        l: &LayerFields,
-        params: impl Iterator<Item = ParamFields<'a>>,
-    ) {
+    pub fn layer(buf: &mut Vec<u8>, a: &Analysis, elem_bytes: u64, l: &LayerInfo) {
         buf.extend_from_slice(b"{\"name\":");
-        string(buf, l.name);
+        string(buf, l.name());
         buf.extend_from_slice(b",\"type\":");
-        string(buf, l.ty);
+        string(buf, l.ty());
         buf.extend_from_slice(b",\"bottoms\":");
-        list(buf, l.bottoms, |buf, s| string(buf, s));
+        list(buf, &l.lp.bottom, |buf, s| string(buf, s));
         buf.extend_from_slice(b",\"tops\":");
-        list(buf, l.tops, |buf, s| string(buf, s));
+        list(buf, &l.lp.top, |buf, s| string(buf, s));
         buf.extend_from_slice(b",\"in_place\":");
-        boolean(buf, l.in_place);
+        boolean(buf, l.in_place());
         buf.extend_from_slice(b",\"inserted\":");
         boolean(buf, l.inserted);
         buf.extend_from_slice(b",\"line\":");
-        number(buf, l.line);
+        number(buf, l.pos.line);
         buf.extend_from_slice(b",\"output_shapes\":");
-        list(buf, l.output_shapes, shape);
+        list(buf, &l.output_shapes, shape);
         buf.extend_from_slice(b",\"params\":");
-        list(buf, params, |buf, p| param(buf, &p));
+        list(buf, &l.params, |buf, p| param(buf, a, p));
         buf.extend_from_slice(b",\"param_count\":");
-        number(buf, l.param_count);
+        number(buf, l.param_count());
         buf.extend_from_slice(b",\"macs\":");
         number(buf, l.macs);
         buf.extend_from_slice(b",\"flops\":");
@@ -436,15 +237,15 @@ mod elements {
         buf.extend_from_slice(b",\"need_backward\":");
         boolean(buf, l.need_backward);
         buf.extend_from_slice(b",\"activation_bytes\":");
-        number(buf, l.activation_bytes);
+        number(buf, l.activation_bytes(&a.blobs, elem_bytes));
         buf.extend_from_slice(b",\"notes\":");
-        list(buf, l.notes, |buf, s| string(buf, s));
+        list(buf, &l.notes(), |buf, s| string(buf, s));
         buf.push(b'}');
     }
 
-    fn param(buf: &mut Vec<u8>, p: &ParamFields) {
+    fn param(buf: &mut Vec<u8>, a: &Analysis, p: &ParamInfo) {
         buf.extend_from_slice(b"{\"shape\":");
-        shape(buf, p.shape);
+        shape(buf, &p.shape);
         buf.extend_from_slice(b",\"count\":");
         number(buf, p.count);
         buf.extend_from_slice(b",\"lr_mult\":");
@@ -453,70 +254,32 @@ mod elements {
         float(buf, p.decay_mult);
         buf.extend_from_slice(b",\"learns\":");
         boolean(buf, p.learns);
-        // `#[serde(skip_serializing_if = "Option::is_none")]`.
-        if let Some(owner) = p.shared_from {
+        // `shared_from`, the owner's name, is `#[serde(skip_serializing_if = "Option::is_none")]`.
+        if let Some((owner, _)) = p.owner {
             buf.extend_from_slice(b",\"shared_from\":");
-            string(buf, owner);
+            string(buf, a.layers[owner].name());
         }
         buf.push(b'}');
     }
 
-    pub fn report_blob(buf: &mut Vec<u8>, b: &Blob) {
-        let Blob {
-            name,
-            shape,
-            bytes,
-            producer,
-            consumers,
-        } = b;
-        blob(
-            buf,
-            (name, shape, *bytes, producer),
-            consumers.iter().map(|c| c.as_str()),
-        );
-    }
-
-    /// A blob of the walk, as `report::describe` makes it.
-    pub fn walked_blob(buf: &mut Vec<u8>, a: &Analysis, elem_bytes: u64, b: &BlobInfo) {
+    pub fn blob(buf: &mut Vec<u8>, a: &Analysis, elem_bytes: u64, b: &BlobInfo) {
         let producer = &a.layers[b.producer];
-        blob(
-            buf,
-            (
-                &producer.lp.top[b.top],
-                &b.shape,
-                b.count.saturating_mul(elem_bytes),
-                producer.name(),
-            ),
-            b.consumers.iter().map(|&c| a.layers[c].name()),
-        );
-    }
-
-    /// A blob from its name, shape, bytes and producer, and its consumers.
-    fn blob<'a>(
-        buf: &mut Vec<u8>,
-        (name, dims, bytes, producer): (&str, &Shape, u64, &str),
-        consumers: impl Iterator<Item = &'a str>,
-    ) {
         buf.extend_from_slice(b"{\"name\":");
-        string(buf, name);
+        string(buf, &producer.lp.top[b.top]);
         buf.extend_from_slice(b",\"shape\":");
-        shape(buf, dims);
+        shape(buf, &b.shape);
         buf.extend_from_slice(b",\"bytes\":");
-        number(buf, bytes);
+        number(buf, b.count.saturating_mul(elem_bytes));
         buf.extend_from_slice(b",\"producer\":");
-        string(buf, producer);
+        string(buf, producer.name());
         buf.extend_from_slice(b",\"consumers\":");
-        list(buf, consumers, string);
+        list(buf, &b.consumers, |buf, &c| string(buf, a.layers[c].name()));
         buf.push(b'}');
     }
 
-    fn list<T>(
-        buf: &mut Vec<u8>,
-        items: impl IntoIterator<Item = T>,
-        element: impl Fn(&mut Vec<u8>, T),
-    ) {
+    fn list<T>(buf: &mut Vec<u8>, items: &[T], element: impl Fn(&mut Vec<u8>, &T)) {
         buf.push(b'[');
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
@@ -526,7 +289,7 @@ mod elements {
     }
 
     fn shape(buf: &mut Vec<u8>, dims: &Shape) {
-        list(buf, dims.iter(), |buf, &d| number(buf, d));
+        list(buf, dims, |buf, &d| number(buf, d));
     }
 
     fn number(buf: &mut Vec<u8>, n: impl itoa::Integer) {

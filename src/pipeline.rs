@@ -243,11 +243,11 @@ impl Walked<'_> {
         })
     }
 
-    /// Writes the compact JSON report, byte for byte `json::write_compact`'s of this net's
-    /// report. On a large net (`json::THREADED_MIN` layers or more) the memory figures are
-    /// computed on a second thread meanwhile, as everything up to the totals depends only on
-    /// the walk (on the 100k-layer net, a median of 168 -> 154 ms): an error in them (a figure
-    /// over 64 bits) then comes after the start of the report has been written.
+    /// Writes the compact JSON report, byte for byte serde_json's of this net's `report`. On
+    /// a large net (`json::THREADED_MIN` layers or more) the memory figures are computed on a
+    /// second thread meanwhile, as everything up to the totals depends only on the walk (on
+    /// the 100k-layer net, a median of 168 -> 154 ms): an error in them (a figure over 64
+    /// bits) then comes after the start of the report has been written.
     pub fn write_compact<W: std::io::Write>(
         &self,
         out: &mut W,

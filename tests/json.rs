@@ -1,12 +1,12 @@
-//! The compact JSON writer (src/json.rs) against serde_json itself: the same bytes, written
-//! from the report and from the walk (what the command line does), on reports large enough to
-//! be written on two threads and on small ones.
+//! The compact JSON writer (src/json.rs), which the command line uses, against serde_json
+//! itself: the same bytes as serde_json's of the report, on reports large enough to be written
+//! on two threads and on small ones.
 
 mod common;
 #[path = "../benches/common/gen.rs"]
 mod gen;
 
-use caffe_mem::json::{write_compact, THREADED_MIN};
+use caffe_mem::json::THREADED_MIN;
 use caffe_mem::layers::Phase;
 use caffe_mem::memory::{Dtype, Flags};
 use caffe_mem::pipeline::{self, Options, Walked};
@@ -17,28 +17,25 @@ fn walked<'o>(opts: &'o Options, text: &[u8]) -> Walked<'o> {
 }
 
 /// The report written as the command line writes it (from the walk, the memory figures
-/// computed meanwhile), then made and written from itself, is serde_json's output of that
-/// report both times, byte for byte; returns the report.
+/// computed meanwhile) is serde_json's output of the report made from that walk, byte for
+/// byte; returns the report.
 fn assert_same(w: Walked) -> Report {
-    let mut walked = Vec::new();
-    w.write_compact(&mut walked).expect("writes");
-    let report = pipeline::report(w.finish().expect("memory figures"));
     let mut ours = Vec::new();
-    write_compact(&mut ours, &report).expect("writes");
+    w.write_compact(&mut ours).expect("writes");
+    let report = pipeline::report(w.finish().expect("memory figures"));
     let theirs = serde_json::to_vec(&report).expect("serializes");
-    same(&ours, &theirs, "from the report");
-    same(&walked, &theirs, "from the walk");
+    same(&ours, &theirs);
     report
 }
 
 /// A difference is reported by position rather than by printing megabytes.
-fn same(ours: &[u8], theirs: &[u8], how: &str) {
+fn same(ours: &[u8], theirs: &[u8]) {
     if let Some(at) = ours.iter().zip(theirs).position(|(a, b)| a != b) {
         let near = |v: &[u8]| {
             String::from_utf8_lossy(&v[at.saturating_sub(60)..(at + 60).min(v.len())]).into_owned()
         };
         panic!(
-            "written {how}, byte {at} differs:\n ours: {}\n serde_json: {}",
+            "byte {at} differs:\n ours: {}\n serde_json: {}",
             near(ours),
             near(theirs)
         );
@@ -46,7 +43,7 @@ fn same(ours: &[u8], theirs: &[u8], how: &str) {
     assert_eq!(
         ours.len(),
         theirs.len(),
-        "written {how}, one output is a prefix of the other"
+        "one output is a prefix of the other"
     );
 }
 
