@@ -8,7 +8,8 @@
 # usage: scripts/bench.sh [RUNS]       (default 10 runs per command, after one warm-up)
 # The nets: testdata/alexnet.prototxt (tiny), the corpus's largest when ../shared is beside the
 # project, and generated ResNet-like nets of 1k, 10k and 100k layers (examples/gen_net.rs,
-# written once to target/bench-nets/).
+# written once to target/bench-nets/). Then the growth nets (benches/common/growth.rs: a chain,
+# a fan-out, parameters shared by name) at 2k and 20k layers: linear growth is about 10x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
@@ -32,6 +33,13 @@ mkdir -p "$nets_dir"
 for n in 1000 10000 100000; do
   f="$nets_dir/resnet_$n.prototxt"
   [ -s "$f" ] || target/release/examples/gen_net "$n" "$f" 2>/dev/null
+done
+growth_shapes=(chain fan-out shared)
+for shape in "${growth_shapes[@]}"; do
+  for n in 2000 20000; do
+    f="$nets_dir/${shape}_$n.prototxt"
+    [ -s "$f" ] || target/release/examples/gen_net --shape "$shape" "$n" "$f" 2>/dev/null
+  done
 done
 
 nets=(testdata/alexnet.prototxt)
@@ -74,10 +82,16 @@ for net in "${nets[@]}"; do
   i=$((i + 1))
 done
 
-python3 - "$results" "$i" "$runs" <<'EOF'
+for shape in "${growth_shapes[@]}"; do
+  timed --warmup 1 --runs "$runs" --export-json "$results/growth-$shape.json" \
+    "$bin $nets_dir/${shape}_2000.prototxt > /dev/null" \
+    "$bin $nets_dir/${shape}_20000.prototxt > /dev/null"
+done
+
+python3 - "$results" "$i" "$runs" "${growth_shapes[@]}" <<'EOF'
 import json, os, sys
 
-results, count, runs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+results, count, runs, shapes = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 
 def times(path):
     r = json.load(open(path))["results"]
@@ -120,4 +134,10 @@ if big and mid:
     growth = big[0] / mid[0]
     print(f"  10k -> 100k layers: x{growth:.1f} (target <= 11): {check(growth <= 11)}"
           f" (CPU time, user + system: x{big[4] / mid[4]:.1f})")
+
+print("\ngrowth (whole process, medians; linear is about x10, quadratic x100):")
+for shape in shapes:
+    (small, _, _), (large, _, _) = times(os.path.join(results, f"growth-{shape}.json"))
+    print(f"  {shape:<8} 2k layers {small:6.1f} ms, 20k layers {large:6.1f} ms: "
+          f"x{large / small:.1f} (target <= 11): {check(large / small <= 11)}")
 EOF
