@@ -182,14 +182,19 @@ impl Walked<'_> {
     /// per-sample part of every figure (a net that cannot be built at another batch counts as
     /// fixed). Its batch is the net's, from `--batch` or its first input.
     pub fn memory(&self) -> Result<memory::Output> {
+        self.memory_on(self.analysis.layers.len() >= crate::json::THREADED_MIN)
+    }
+
+    /// `memory`, with the replay one sample larger on a thread of its own when `threads`: the
+    /// two replays are independent, and that one, with its resizing, is the longer.
+    fn memory_on(&self, threads: bool) -> Result<memory::Output> {
         let (opts, file) = (self.opts, self.file.as_str());
         let phase = self.state.phase;
         let solver_param = self.solver.as_ref().map(|s| &s.solver);
         let tally = |net: NetView| memory::tally(file, net, phase, &opts.memory, solver_param);
         let analysis = &self.analysis;
-        let here = tally(NetView::new(analysis))?;
-        let next = match next_walk(analysis, &self.walk) {
-            None => None,
+        let next = || match next_walk(analysis, &self.walk) {
+            None => Ok(None),
             Some(walk) => {
                 let resized = match self.how {
                     NextNet::Resized => rebatched(file, analysis, &walk, tally),
@@ -197,10 +202,26 @@ impl Walked<'_> {
                     NextNet::Rebuilt => None,
                 };
                 match resized {
-                    Some(next) => Some(next?),
-                    None => walked(file, &self.nodes, &walk, tally)?,
+                    Some(next) => next.map(Some),
+                    None => walked(file, &self.nodes, &walk, tally),
                 }
             }
+        };
+        // Either way an error in the net's own replay is the one reported.
+        let (here, next) = if !threads {
+            (tally(NetView::new(analysis))?, next()?)
+        } else {
+            std::thread::scope(|s| {
+                let other = std::thread::Builder::new().spawn_scoped(s, next);
+                let here = tally(NetView::new(analysis));
+                let next = match other {
+                    Ok(handle) => handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(_) => next(),
+                };
+                Ok::<_, crate::Error>((here?, next?))
+            })?
         };
         let (test_nets, test_errors) = match (&self.solver, &self.generic) {
             (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
@@ -557,6 +578,38 @@ mod tests {
         // Per sample, in floats: the input's 3*8*8 = 192 and the weights' 10*192 (the top,
         // [10], does not grow): (192 + 1920) * 4 = 8448 bytes.
         assert_eq!(caffe.per_sample, 8448);
+    }
+
+    /// The replays on two threads (a net of `json::THREADED_MIN` layers or more) give what
+    /// they give one after the other.
+    #[test]
+    fn replays_on_two_threads_equal_replays_on_one() {
+        let mut net = format!("{INPUT}\n");
+        for i in 0..crate::json::THREADED_MIN {
+            net.push_str(&format!(
+                "layer {{ name: 'c{i}' type: 'Convolution' bottom: '{}' top: 'c{i}'
+                         convolution_param {{ num_output: 3 kernel_size: 1 }} }}\n",
+                if i == 0 {
+                    "data".to_string()
+                } else {
+                    format!("c{}", i - 1)
+                }
+            ));
+        }
+        net.push_str("layer { name: 'loss' type: 'EuclideanLoss' bottom: 'c0' bottom: 'data' }");
+        let opts = Options {
+            phase: Some(Phase::Train),
+            ..Default::default()
+        };
+        let walked = walk_bytes(&opts, "t".into(), net.as_bytes()).unwrap();
+        let (one, two) = (
+            walked.memory_on(false).unwrap(),
+            walked.memory_on(true).unwrap(),
+        );
+        assert_eq!(format!("{:?}", one.memory), format!("{:?}", two.memory));
+        // Per sample, the input and the 2048 convolutions' outputs: 2049 x 3x8x8 floats.
+        let activations = one.memory.caffe.parts.activations.per_sample;
+        assert_eq!(activations, 2049 * 3 * 8 * 8 * 4);
     }
 
     /// The per-sample figures of every testdata and corpus net, in both phases and at other
