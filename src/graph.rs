@@ -13,7 +13,7 @@ use crate::textformat::Pos;
 /// One layer of the built net.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Shared, not copied, with the walks that follow: a LayerParameter is 144 bytes
+    /// Shared, not copied, with the walks that follow: a LayerParameter is 160 bytes
     /// before its contents, and the net is walked twice (at its batch and one sample more).
     pub lp: Arc<LayerParameter>,
     /// Where the layer starts in the file; an inserted Split has its producer's position.
@@ -176,7 +176,7 @@ pub fn insert_splits(
                     name: Some(split_name(name, blob, j, None)),
                     r#type: Some("Split".into()),
                     top: (0..n).map(|k| split_name(name, blob, j, Some(k))).collect(),
-                    bottom: vec![blob.clone()],
+                    bottom: [blob.clone()].into(),
                     ..Default::default()
                 };
                 if w != 0.0 {

@@ -244,14 +244,14 @@ pub fn describe(a: Analysis, activation_elem_bytes: u64) -> (Vec<Layer>, Vec<Blo
                 Ok(lp) => (
                     lp.name.unwrap_or_default(),
                     lp.r#type.unwrap_or_default(),
-                    lp.bottom,
-                    lp.top,
+                    lp.bottom.into_vec(),
+                    lp.top.into_vec(),
                 ),
                 Err(shared) => (
                     shared.name().into(),
                     shared.r#type.clone().unwrap_or_default(),
-                    shared.bottom.clone(),
-                    shared.top.clone(),
+                    shared.bottom.to_vec(),
+                    shared.top.to_vec(),
                 ),
             };
             Layer {

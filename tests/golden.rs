@@ -142,8 +142,8 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
     for (i, (g, m)) in gl.iter().zip(&a.layers).enumerate() {
         let same = g["name"].as_str() == Some(m.name())
             && g["type"].as_str() == Some(m.ty())
-            && strings(&g["bottoms"]) == m.lp.bottom
-            && strings(&g["tops"]) == m.lp.top;
+            && strings(&g["bottoms"]) == m.lp.bottom.as_slice()
+            && strings(&g["tops"]) == m.lp.top.as_slice();
         if !same {
             return Some(format!(
                 "layer #{i}: expected {} ({}) {:?} -> {:?}, got {} ({}) {:?} -> {:?}",

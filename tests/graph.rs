@@ -39,8 +39,8 @@ fn phase_rules_pick_the_data_layer() {
         names(&n),
         ["train_data", "ip", "ip_ip_0_split", "ip_deep", "loss"]
     );
-    assert_eq!(n[3].lp.bottom, ["ip_ip_0_split_0"]);
-    assert_eq!(n[4].lp.bottom, ["ip_ip_0_split_1", "label"]);
+    assert_eq!(n[3].lp.bottom.as_slice(), ["ip_ip_0_split_0"]);
+    assert_eq!(n[4].lp.bottom.as_slice(), ["ip_ip_0_split_1", "label"]);
 }
 
 #[test]
@@ -63,11 +63,11 @@ fn stage_and_level_rules() {
         ]
     );
     assert_eq!(
-        n[4].lp.bottom,
+        n[4].lp.bottom.as_slice(),
         ["ip_ip_0_split_0", "label_test_data_1_split_0"]
     );
     assert_eq!(
-        n[5].lp.bottom,
+        n[5].lp.bottom.as_slice(),
         ["ip_ip_0_split_1", "label_test_data_1_split_1"]
     );
     assert!(n[1].inserted && n[3].inserted && !n[4].inserted);
@@ -92,13 +92,16 @@ fn splits_follow_in_place_layers_and_loss_weights() {
             "up"
         ]
     );
-    assert_eq!(n[3].lp.top, ["conv_relu_0_split_0", "conv_relu_0_split_1"]);
-    assert_eq!(n[4].lp.bottom, ["conv_relu_0_split_0"]);
-    assert_eq!(n[5].lp.bottom, ["conv_relu_0_split_1"]);
+    assert_eq!(
+        n[3].lp.top.as_slice(),
+        ["conv_relu_0_split_0", "conv_relu_0_split_1"]
+    );
+    assert_eq!(n[4].lp.bottom.as_slice(), ["conv_relu_0_split_0"]);
+    assert_eq!(n[5].lp.bottom.as_slice(), ["conv_relu_0_split_1"]);
     // The loss moves to the split's first top; the consumer reads the second.
     assert!(n[6].lp.loss_weight().is_empty());
     assert_eq!(n[7].lp.loss_weight(), [0.5, 0.0]);
-    assert_eq!(n[8].lp.bottom, ["sum_sum_0_split_1"]);
+    assert_eq!(n[8].lp.bottom.as_slice(), ["sum_sum_0_split_1"]);
     // An inserted split carries its producer's position.
     assert_eq!(n[7].pos, n[6].pos);
 }
@@ -123,9 +126,9 @@ fn a_bottom_reads_the_last_top_of_its_name_next_door_or_further_back() {
     ];
     let n = insert_splits("net.prototxt", layers, vec![Pos::default(); 3]).unwrap();
     assert_eq!(names(&n), ["d", "x_d_1_split", "c1", "c2"]);
-    assert_eq!(n[1].lp.top, ["x_d_1_split_0", "x_d_1_split_1"]);
-    assert_eq!(n[2].lp.bottom, ["x_d_1_split_0"]);
-    assert_eq!(n[3].lp.bottom, ["x_d_1_split_1"]);
+    assert_eq!(n[1].lp.top.as_slice(), ["x_d_1_split_0", "x_d_1_split_1"]);
+    assert_eq!(n[2].lp.bottom.as_slice(), ["x_d_1_split_0"]);
+    assert_eq!(n[3].lp.bottom.as_slice(), ["x_d_1_split_1"]);
 }
 
 #[test]

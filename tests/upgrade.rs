@@ -217,14 +217,18 @@ fn v0_deploy_net() {
 
     let input = layer(&net, "input");
     assert_eq!(input.r#type(), "Input");
-    assert_eq!(input.top, ["data"]);
+    assert_eq!(input.top.as_slice(), ["data"]);
     let shape = &input.input_param().unwrap().shape;
     assert_eq!(shape.len(), 1);
     assert_eq!(shape[0].dim, [10, 3, 32, 32]);
 
     let conv = layer(&net, "conv1");
     assert_eq!(conv.r#type(), "Convolution");
-    assert_eq!(conv.bottom, ["data"], "reads the padding layer's input");
+    assert_eq!(
+        conv.bottom.as_slice(),
+        ["data"],
+        "reads the padding layer's input"
+    );
     let p = conv.convolution_param().unwrap();
     assert_eq!(p.pad, [2], "the padding layer's pad");
     assert_eq!(p.kernel_size, [5]);
@@ -375,7 +379,7 @@ fn input_dim_becomes_an_input_layer() {
     assert_eq!(starts, [at(3, 1), at(13, 1)]);
     let input = &net.layer[0];
     assert_eq!(input.r#type(), "Input");
-    assert_eq!(input.top, ["data", "rois"]);
+    assert_eq!(input.top.as_slice(), ["data", "rois"]);
     let shapes = &input.input_param().unwrap().shape;
     assert_eq!(shapes.len(), 2);
     assert_eq!(shapes[0].dim, [1, 3, 224, 224]);
