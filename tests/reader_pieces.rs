@@ -11,19 +11,44 @@ use caffe_mem::textformat::{parse, parse_pieces, Parsed, Pos, MSG_NETPARAMETER};
 
 /// The pieces of `src` read `block` bytes at a time, joined; `None` when declined.
 fn read_in_pieces(src: &[u8], block: usize) -> (Option<Parsed>, usize) {
-    read_in_pieces_pausing(src, block, 0)
+    let (joined, count, _) = read_in_pieces_pausing(src, block, 0);
+    (joined, count)
 }
 
 /// `read_in_pieces`, pausing a millisecond at every `pause`th piece (0: never). Meanwhile the
 /// reading thread, with a text waiting for the paused one, reads the pieces after it itself.
-fn read_in_pieces_pausing(src: &[u8], block: usize, pause: usize) -> (Option<Parsed>, usize) {
+/// Also returns how many threads decoded pieces: the wire is joined from what each piece
+/// decoded to (a copy of its wire, with the lines of its root fields).
+fn read_in_pieces_pausing(
+    src: &[u8],
+    block: usize,
+    pause: usize,
+) -> (Option<Parsed>, usize, usize) {
     let mut joined = Parsed::with_wire(Vec::new());
     let mut count = 0;
-    let read = parse_pieces(src, MSG_NETPARAMETER, block, |piece| {
+    let mut threads = Vec::new();
+    let decode = |piece: &Parsed| {
+        let lines: Vec<u32> = piece.root_fields.iter().map(|(_, p)| p.line).collect();
+        (piece.wire.clone(), lines, std::thread::current().id())
+    };
+    let read = parse_pieces(src, MSG_NETPARAMETER, block, decode, |piece, decoded| {
         if pause > 0 && count % pause == 0 {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        joined.wire.extend_from_slice(&piece.wire);
+        let (wire, lines, thread) = decoded;
+        assert!(
+            wire == piece.wire,
+            "piece {count}: decoded from another piece"
+        );
+        // Decoded before its lines were shifted: a piece after the first starts with a field.
+        assert!(
+            count == 0 || lines.first() == Some(&1),
+            "piece {count}: {lines:?}"
+        );
+        if !threads.contains(&thread) {
+            threads.push(thread);
+        }
+        joined.wire.extend_from_slice(&wire);
         joined.root_fields.append(&mut piece.root_fields);
         joined.unknown.append(&mut piece.unknown);
         joined
@@ -32,7 +57,7 @@ fn read_in_pieces_pausing(src: &[u8], block: usize, pause: usize) -> (Option<Par
         count += 1;
         true
     });
-    (read.unwrap().then_some(joined), count)
+    (read.unwrap().then_some(joined), count, threads.len())
 }
 
 #[test]
@@ -114,9 +139,13 @@ fn pieces_read_on_either_thread_join_into_the_one_piece_read() {
     // Pieces of a few layers. Pausing at every second piece, the calling thread leaves most of
     // them to the reading thread; never pausing, it reads the first one and more.
     for pause in [0, 2, 7, 50] {
-        let (got, count) = read_in_pieces_pausing(text.as_bytes(), 256, pause);
+        let (got, count, threads) = read_in_pieces_pausing(text.as_bytes(), 256, pause);
         let got = got.unwrap_or_else(|| panic!("pause {pause}: declined"));
         assert!(count > 500, "{count} pieces");
+        // Which thread decoded which piece is the scheduler's choice: only reported.
+        if threads < 2 {
+            eprintln!("pause {pause}: one thread decoded every piece");
+        }
         assert!(got.wire == want.wire, "pause {pause}: the wire differs");
         assert_eq!(got.root_fields, want.root_fields, "pause {pause}");
         assert_eq!(got.unknown, want.unknown, "pause {pause}");
@@ -142,7 +171,7 @@ fn a_piece_that_does_not_read_is_declined_on_either_thread() {
     let name_twice = common::big_net(20_000) + "name: 'again'\n";
     for text in [bad_number, name_twice] {
         for pause in [0, 2, 50] {
-            let (got, _) = read_in_pieces_pausing(text.as_bytes(), 4096, pause);
+            let (got, _, _) = read_in_pieces_pausing(text.as_bytes(), 4096, pause);
             assert!(got.is_none(), "pause {pause}: read");
         }
     }

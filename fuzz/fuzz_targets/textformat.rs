@@ -37,15 +37,22 @@ fn read<M: Message + Default>(data: &[u8], root: usize) -> Option<Parsed> {
 /// `data` read as a net in pieces of `block` bytes, joined; `None` when declined.
 fn in_pieces(data: &[u8], block: usize) -> Option<Parsed> {
     let mut joined = Parsed::with_wire(Vec::new());
-    let read = parse_pieces(data, MSG_NETPARAMETER, block, |piece| {
-        joined.wire.extend_from_slice(&piece.wire);
-        joined.root_fields.append(&mut piece.root_fields);
-        joined.unknown.append(&mut piece.unknown);
-        joined
-            .unknown_root_names
-            .append(&mut piece.unknown_root_names);
-        true
-    });
+    // Nothing to decode: the joined wire is the check.
+    let read = parse_pieces(
+        data,
+        MSG_NETPARAMETER,
+        block,
+        |_| (),
+        |piece, ()| {
+            joined.wire.extend_from_slice(&piece.wire);
+            joined.root_fields.append(&mut piece.root_fields);
+            joined.unknown.append(&mut piece.unknown);
+            joined
+                .unknown_root_names
+                .append(&mut piece.unknown_root_names);
+            true
+        },
+    );
     read.expect("reading a slice").then_some(joined)
 }
 

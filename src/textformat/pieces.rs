@@ -16,32 +16,34 @@ const MAX_PIECE: usize = 16 << 20;
 const QUEUE: usize = 4;
 
 /// A piece of the text on its way from the reading thread to the calling one.
-enum Piece {
+enum Piece<T> {
     /// Its text, for the calling thread to read.
     Text(Vec<u8>),
-    /// Read by the reading thread, with the line it ended on (`parse_part`).
-    Read(Parsed, u32),
+    /// Read and decoded by the reading thread, with the line it ended on (`parse_part`).
+    Read(Parsed, u32, T),
 }
 
 /// Reads the text form of `MESSAGES[root]` from `src` in pieces of about `block` bytes, each
 /// cut at the start of a line that begins with a repeated message field of the root (a net's
-/// `layer`), and calls `each` with every piece read, in order, its positions already lines of
-/// the whole text. A message's wire form is the concatenation of its fields', so the pieces'
-/// wire forms, one after the other, are the whole text's.
+/// `layer`), runs `decode` on every piece read and calls `each` with the piece and what
+/// `decode` made of it, in order, the piece's positions already lines of the whole text. A
+/// message's wire form is the concatenation of its fields', so the pieces' wire forms, one
+/// after the other, are the whole text's.
 ///
-/// A second thread reads and cuts the text, and reads pieces too while the calling thread, which
-/// runs `each`, has one waiting: reading a piece takes about twice what a net's `each` does
-/// with it (decoding it), so both threads are kept busy.
+/// A second thread reads and cuts the text, and reads and decodes pieces too while the calling
+/// thread, which runs `each`, has one waiting, so that both threads are kept busy: `decode` runs
+/// on the thread that read the piece, before its positions are shifted.
 ///
 /// Returns `Ok(false)` when the text must be read whole instead, which then gives the same
 /// result or the error at its place: a piece did not read cleanly (a cut inside a message of a
 /// file written without indentation, or an error in the text), a non-repeated root field is set
 /// in two pieces, or `each` returned false. Pieces already handed on are then to be dropped.
-pub fn parse_pieces<R: Read + Send>(
+pub fn parse_pieces<R: Read + Send, T: Send>(
     src: R,
     root: usize,
     block: usize,
-    mut each: impl FnMut(&mut Parsed) -> bool,
+    decode: impl Fn(&Parsed) -> T + Sync,
+    mut each: impl FnMut(&mut Parsed, T) -> bool,
 ) -> std::io::Result<bool> {
     let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel(QUEUE);
     // Text and wire buffers go back to the reading thread to be written again.
@@ -49,8 +51,9 @@ pub fn parse_pieces<R: Read + Send>(
     // The texts sent and not yet taken.
     let texts = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let texts = &texts;
-        let reader = s.spawn(move || cut_pieces(src, root, block, texts, &piece_tx, &spare_rx));
+        let (texts, decode) = (&texts, &decode);
+        let reader =
+            s.spawn(move || cut_pieces(src, root, block, texts, decode, &piece_tx, &spare_rx));
         // The lines of the pieces before the current one.
         let mut lines = 0u32;
         // Non-repeated root fields set by earlier pieces.
@@ -67,11 +70,14 @@ pub fn parse_pieces<R: Read + Send>(
                     let read = parse_part(&text, root, None, out);
                     // The reading thread may have finished: the buffer is then not needed.
                     let _ = spare_tx.send(text);
-                    read
+                    read.map(|(parsed, end_line)| {
+                        let decoded = decode(&parsed);
+                        (parsed, end_line, decoded)
+                    })
                 }
-                Piece::Read(parsed, end_line) => Ok((parsed, end_line)),
+                Piece::Read(parsed, end_line, decoded) => Ok((parsed, end_line, decoded)),
             };
-            let Ok((mut parsed, end_line)) = read else {
+            let Ok((mut parsed, end_line, decoded)) = read else {
                 joined = false;
                 break;
             };
@@ -81,7 +87,7 @@ pub fn parse_pieces<R: Read + Send>(
             }
             once.extend(singular_root_fields(root, &parsed));
             shift_lines(&mut parsed, lines);
-            if !each(&mut parsed) {
+            if !each(&mut parsed, decoded) {
                 joined = false;
                 break;
             }
@@ -102,15 +108,16 @@ pub fn parse_pieces<R: Read + Send>(
 }
 
 /// The reading thread's part of `parse_pieces`: reads `src`, cuts it into pieces and sends them
-/// on in order, as text while the other thread has none waiting, read here otherwise. Whether
-/// every piece was sent (not when one read here failed, when the text has no cut in
-/// `MAX_PIECE` bytes, or when the other thread stopped taking them).
-fn cut_pieces(
+/// on in order, as text while the other thread has none waiting, read and decoded here
+/// otherwise. Whether every piece was sent (not when one read here failed, when the text has no
+/// cut in `MAX_PIECE` bytes, or when the other thread stopped taking them).
+fn cut_pieces<T>(
     mut src: impl Read,
     root: usize,
     block: usize,
     texts: &AtomicUsize,
-    pieces: &SyncSender<Piece>,
+    decode: impl Fn(&Parsed) -> T,
+    pieces: &SyncSender<Piece<T>>,
     spares: &Receiver<Vec<u8>>,
 ) -> std::io::Result<bool> {
     // The text buffers of the pieces read here, to be written again.
@@ -155,7 +162,8 @@ fn cut_pieces(
             let Ok((parsed, end_line)) = read else {
                 return Ok(false);
             };
-            Piece::Read(parsed, end_line)
+            let decoded = decode(&parsed);
+            Piece::Read(parsed, end_line, decoded)
         };
         if pieces.send(piece).is_err() {
             return Ok(false);
