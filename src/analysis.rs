@@ -3,6 +3,7 @@
 //! shared by name, and the need_backward analysis that decides which layers and blobs take
 //! part in the backward pass.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
@@ -16,17 +17,39 @@ use crate::load::Warning;
 use crate::proto::{param_spec::DimCheckMode, LayerParameter};
 use crate::textformat::Pos;
 
-/// One parameter blob of a layer.
+/// One parameter blob of a layer. 32 bytes, half of what it was with a `learns` flag, a
+/// 64-bit count and the owner's (layer, param) index as two `usize`s: the 100k-layer net has
+/// 138k of them, in lists of one to three per layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamInfo {
     pub shape: Shape,
-    pub count: u64,
+    /// Elements: 32 bits hold it, as Caffe refuses a blob over INT_MAX (`layers::count`).
+    count: u32,
     pub lr_mult: f32,
     pub decay_mult: f32,
+    /// The layer whose blob this one shares by name, or `NOT_SHARED` for the owner: with an
+    /// `Option`, 4 bytes more.
+    owner: u32,
+}
+
+/// `ParamInfo::owner` of a blob the layer owns: never a layer index, as `walk` refuses a net
+/// of more than `u32::MAX` layers.
+const NOT_SHARED: u32 = u32::MAX;
+
+impl ParamInfo {
+    pub fn count(&self) -> u64 {
+        u64::from(self.count)
+    }
+
     /// `lr_mult != 0`: the solver updates it.
-    pub learns: bool,
-    /// The (layer, param) index of the blob this one shares by name, if it is not the owner.
-    pub owner: Option<(usize, usize)>,
+    pub fn learns(&self) -> bool {
+        self.lr_mult != 0.0
+    }
+
+    /// The layer whose blob this one shares by name, if it is not the owner.
+    pub fn owner(&self) -> Option<usize> {
+        (self.owner != NOT_SHARED).then_some(self.owner as usize)
+    }
 }
 
 /// A per-bottom or per-top list. Layers have one or two of each, and the net is walked
@@ -34,32 +57,110 @@ pub struct ParamInfo {
 /// (a list is then 24 bytes, whatever `T`); with four, each list of ids took 40.
 pub type PerBlob<T> = SmallVec<[T; 2]>;
 
+/// Blob and layer indices as the walk keeps them: 32 bits each, so that four fit inline in
+/// a list of 24 bytes (a layer's bottoms and tops, a blob's readers). Read as `usize`.
+type IdList = SmallVec<[u32; 4]>;
+
+/// An index as the walk keeps it. A net over 2^32 layers or blobs is refused (its file would
+/// be tens of gigabytes) rather than numbered wrongly.
+fn to_id(file: &str, index: usize) -> Result<u32> {
+    u32::try_from(index).map_err(|_| {
+        Error::invalid(
+            file,
+            None,
+            format!(
+                "the net has over {} layers or blobs: more than caffe-mem can number",
+                u32::MAX
+            ),
+        )
+    })
+}
+
+/// Some of a walk's blob or layer indices, read as `usize`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ids<'a>(&'a [u32]);
+
+impl<'a> Ids<'a> {
+    pub fn len(self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(self, i: usize) -> Option<usize> {
+        self.0.get(i).map(|&id| id as usize)
+    }
+
+    pub fn first(self) -> Option<usize> {
+        self.get(0)
+    }
+
+    pub fn iter(self) -> IdIter<'a> {
+        IdIter(self.0.iter())
+    }
+}
+
+impl<'a> IntoIterator for Ids<'a> {
+    type Item = usize;
+    type IntoIter = IdIter<'a>;
+
+    fn into_iter(self) -> IdIter<'a> {
+        self.iter()
+    }
+}
+
+/// The indices of an `Ids`, in order.
+#[derive(Clone, Debug)]
+pub struct IdIter<'a>(std::slice::Iter<'a, u32>);
+
+impl Iterator for IdIter<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        self.0.next().map(|&id| id as usize)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for IdIter<'_> {}
+
 /// One layer of the built net, with everything the report and the memory models need.
+/// 136 bytes, down from 216: what can be read from the layer itself or from other fields
+/// (in-place tops, loss weights, backward MACs) is, and indices are 32 bits. On the
+/// 100k-layer net that is 8 MiB less to write and read back.
 #[derive(Debug, Clone)]
 pub struct LayerInfo {
     /// The layer as built (shared with the graph's node and the other walks of the net): its
     /// name, type, bottoms (rewired to Split tops) and tops (with a loss's automatic one) are
     /// the ones reported.
     pub lp: Arc<LayerParameter>,
-    pub bottom_ids: PerBlob<usize>,
-    pub top_ids: PerBlob<usize>,
-    /// Per top: whether it is the bottom at the same index, computed in place.
-    pub top_in_place: PerBlob<bool>,
-    pub inserted: bool,
+    /// The bottoms' blob ids, then the tops': one list, inline for up to four.
+    blob_ids: IdList,
+    pub bottom_need_backward: PerBlob<bool>,
+    /// One shape per top; most layers have one top, kept inline.
+    pub output_shapes: SmallVec<[Shape; 1]>,
+    /// Sized once, so not a `Vec`'s 24 bytes.
+    pub params: Box<[ParamInfo]>,
     pub pos: Pos,
-    pub output_shapes: Vec<Shape>,
-    pub params: Vec<ParamInfo>,
     pub macs: u64,
     pub flops: u64,
-    pub backward_macs: u64,
+    /// How many of `blob_ids` are bottoms.
+    bottoms: u32,
+    /// How many times its backward pass repeats the forward MACs (`backward_macs`): 0 to 2.
+    backward_passes: u8,
+    /// Some top has a non-zero loss weight: most layers have none, answered by
+    /// `loss_weight` without reading the layer.
+    in_loss: bool,
+    pub inserted: bool,
     /// Caffe's layer_need_backward after its analysis (force_backward included).
     pub need_backward: bool,
-    pub bottom_need_backward: PerBlob<bool>,
-    /// Per top: its loss weight (loss layers default to 1 on their first top).
-    pub loss_weights: PerBlob<f32>,
     /// A rule for this type exists; otherwise the shapes were passed through, and the layer's
-    /// one note is `unknown_type_note` (made by the report: a list per layer would make each
-    /// `LayerInfo` larger than the report's layer, which is collected in its place).
+    /// one note is `unknown_type_note` (made by the report rather than kept per layer).
     pub known_type: bool,
 }
 
@@ -73,32 +174,107 @@ impl LayerInfo {
         self.lp.r#type()
     }
 
+    /// The blobs it reads, in bottom order.
+    pub fn bottom_ids(&self) -> Ids<'_> {
+        Ids(&self.blob_ids[..self.bottoms as usize])
+    }
+
+    /// The blobs it writes, in top order (an in-place top is its bottom's blob).
+    pub fn top_ids(&self) -> Ids<'_> {
+        Ids(&self.blob_ids[self.bottoms as usize..])
+    }
+
+    pub fn bottom_id(&self, i: usize) -> usize {
+        self.bottom_ids().get(i).expect("a bottom of the layer")
+    }
+
+    pub fn top_id(&self, j: usize) -> usize {
+        self.top_ids().get(j).expect("a top of the layer")
+    }
+
+    /// Whether top `j` is computed in place, in its bottom `j` (false if there is no top
+    /// `j`): the walk gives every other top a blob of its own, never one read before, so the
+    /// ids say it.
+    pub fn top_in_place(&self, j: usize) -> bool {
+        let top = self.top_ids().get(j);
+        top.is_some() && self.bottom_ids().get(j) == top
+    }
+
+    /// The blobs it makes: its tops but the ones computed in place.
+    pub fn new_top_ids(&self) -> impl Iterator<Item = usize> + '_ {
+        let bottoms = self.bottom_ids();
+        let tops = self.top_ids().iter().enumerate();
+        tops.filter(move |&(j, t)| bottoms.get(j) != Some(t))
+            .map(|(_, t)| t)
+    }
+
     pub fn in_place(&self) -> bool {
-        self.top_in_place.iter().any(|&b| b)
+        self.bottom_ids()
+            .iter()
+            .zip(self.top_ids())
+            .any(|(b, t)| b == t)
+    }
+
+    /// Top `j`'s weight in the loss (Layer::SetLossWeights): as written, else 1 on a loss
+    /// layer's first top (LossLayer::LayerSetUp) and 0. Read from the layer, which the walk
+    /// checked has one weight per top if any; an inserted Split that carries a loss has its
+    /// weights written in (graph.rs), and the automatic top of a loss is among `lp.top`.
+    pub fn loss_weight(&self, j: usize) -> f32 {
+        if !self.in_loss {
+            return 0.0;
+        }
+        match self.lp.loss_weight() {
+            [] if j == 0 && default_loss_weight(self.ty()) => 1.0,
+            [] => 0.0,
+            weights => weights[j],
+        }
+    }
+
+    /// The MACs of its backward pass (after the analysis that decides whether it runs one):
+    /// the walk checked that they fit.
+    pub fn backward_macs(&self) -> u64 {
+        self.macs * u64::from(self.backward_passes)
     }
 
     /// Parameters this layer owns (shared ones are counted at their owner).
     pub fn owned_params(&self) -> impl Iterator<Item = &ParamInfo> {
-        self.params.iter().filter(|p| p.owner.is_none())
+        self.params.iter().filter(|p| p.owner == NOT_SHARED)
     }
 }
 
-/// One distinct blob (in-place tops are their bottom's blob).
+/// One distinct blob (in-place tops are their bottom's blob). 64 bytes, with 32-bit indices.
 #[derive(Debug, Clone)]
 pub struct BlobInfo {
     pub shape: Shape,
     pub count: u64,
-    pub producer: usize,
+    producer: u32,
     /// Which of the producer's tops it is: its name is that top's (`Analysis::blob_name`),
     /// not a copy.
-    pub top: usize,
+    top: u32,
     /// Layers that read it, in order: a chain of in-place layers reads a blob several times
     /// (a convolution's output by BatchNorm, Scale and ReLU in place, then the next layer).
-    pub consumers: SmallVec<[usize; 4]>,
+    consumers: IdList,
     /// Caffe's blob_need_backward: its diff is computed in the backward pass.
     pub need_backward: bool,
     /// Made by a layer without bottoms: data, not computed.
     pub is_input: bool,
+}
+
+impl BlobInfo {
+    /// The layer that makes it.
+    pub fn producer(&self) -> usize {
+        self.producer as usize
+    }
+
+    /// Which of the producer's tops it is.
+    pub fn top(&self) -> usize {
+        self.top as usize
+    }
+
+    /// The layers that read it, in order.
+    pub fn consumers(&self) -> Ids<'_> {
+        Ids(&self.consumers)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +287,7 @@ impl Analysis {
     /// A blob's name: the producer's top as built (a loss's automatic top included).
     pub fn blob_name(&self, id: usize) -> &str {
         let b = &self.blobs[id];
-        &self.layers[b.producer].lp.top[b.top]
+        &self.layers[b.producer()].lp.top[b.top()]
     }
 }
 
@@ -182,18 +358,12 @@ pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobS
     let mut totals = Totals::default();
     let mut memo = Memo::default();
     for l in &a.layers {
-        let bottoms: PerBlob<&Shape> = l.bottom_ids.iter().map(|&id| &blobs[id].0).collect();
+        let bottoms: PerBlob<&Shape> = l.bottom_ids().iter().map(|id| &blobs[id].0).collect();
         // A layer like one already read is looked up, and only its tops are copied.
+        let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
         // The bottoms' shapes are borrowed from `blobs` until `resize`.
-        if let Some(out) = memo.get(&l.lp, &bottoms) {
-            drop(bottoms);
-            resize(l, out, &mut blobs, &mut totals, opts)?;
-        } else {
-            let (out, _) =
-                layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
-            drop(bottoms);
-            resize(l, &out, &mut blobs, &mut totals, opts)?;
-        }
+        drop(bottoms);
+        resize(l, &out, &mut blobs, &mut totals)?;
     }
     Some(blobs)
 }
@@ -206,16 +376,19 @@ fn resize(
     out: &layers::Out,
     blobs: &mut Vec<BlobSize>,
     totals: &mut Totals,
-    opts: &WalkOptions,
 ) -> Option<()> {
     let same_params = out.params.len() == l.params.len()
-        && out.params.iter().zip(&l.params).all(|(s, p)| *s == p.shape);
+        && out
+            .params
+            .iter()
+            .zip(&*l.params)
+            .all(|(s, p)| *s == p.shape);
     if !same_params {
         return None;
     }
-    for ((shape, &id), &in_place) in out.tops.iter().zip(&l.top_ids).zip(&l.top_in_place) {
+    for (j, (shape, id)) in out.tops.iter().zip(l.top_ids()).enumerate() {
         let count = layers::count(shape).ok()?;
-        if in_place {
+        if l.top_in_place(j) {
             // Most in-place layers keep the shape: then it is not copied again.
             if blobs[id].0 != *shape {
                 blobs[id].0.clone_from(shape);
@@ -227,13 +400,9 @@ fn resize(
             blobs.push((shape.clone(), count));
         }
     }
-    // The walk's overflow checks (`backward_analysis`, `check_totals`) at this batch.
-    let back = if l.need_backward {
-        out.macs
-            .checked_mul(backward_times(l, opts.force_backward))?
-    } else {
-        0
-    };
+    // The walk's overflow checks (`backward_analysis`, `check_totals`) at this batch (with
+    // the same `force_backward`, the backward pass repeats the forward as often).
+    let back = out.macs.checked_mul(u64::from(l.backward_passes))?;
     totals.add(out.macs, out.flops, back).ok()
 }
 
@@ -294,7 +463,10 @@ pub fn walk(
     // Per blob: produced and not yet consumed (Caffe's available_blobs).
     let mut available: Vec<bool> = Vec::with_capacity(nodes.len());
     let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
-    let mut param_names: HashMap<String, (usize, usize)> = HashMap::default();
+    // Checked once here: layer indices fit the 32 bits they are kept in, short of
+    // `NOT_SHARED`.
+    to_id(file, nodes.len())?;
+    let mut param_names: HashMap<String, (u32, u32)> = HashMap::default();
     let mut memo = Memo::default();
 
     for node in nodes {
@@ -311,7 +483,7 @@ pub fn walk(
         if lp.r#type() == "MultiBoxLoss" && lp.propagate_down().is_empty() && lp.bottom.len() == 4 {
             Arc::make_mut(&mut lp).rare_mut().propagate_down = vec![true, true, false, false];
         }
-        let li = layers.len();
+        let li = layers.len() as u32;
         let name = lp.name();
         let ty = lp.r#type();
         let err = |msg: String| Error::invalid(file, Some(pos), msg);
@@ -323,7 +495,7 @@ pub fn walk(
             )));
         }
         // Bottoms: every one must be available (InsertSplits already refused unknown ones).
-        let mut bottom_ids = PerBlob::with_capacity(lp.bottom.len());
+        let mut blob_ids = IdList::with_capacity(lp.bottom.len() + lp.top.len());
         let mut bottom_need_backward = PerBlob::with_capacity(lp.bottom.len());
         let mut need_backward = false;
         for (j, b) in lp.bottom.iter().enumerate() {
@@ -338,7 +510,7 @@ pub fn walk(
                 )));
             }
             blobs[id].consumers.push(li);
-            bottom_ids.push(id);
+            blob_ids.push(id as u32);
             let nb = match lp.propagate_down().get(j) {
                 Some(&p) => p,
                 None => blobs[id].need_backward,
@@ -348,8 +520,10 @@ pub fn walk(
         }
 
         // Shapes from the rule.
-        let bottom_shapes: PerBlob<&Shape> =
-            bottom_ids.iter().map(|&id| &blobs[id].shape).collect();
+        let bottom_shapes: PerBlob<&Shape> = blob_ids
+            .iter()
+            .map(|&id| &blobs[id as usize].shape)
+            .collect();
         let unknown = || {
             if opts.strict {
                 return Err(
@@ -366,30 +540,28 @@ pub fn walk(
             });
             Ok(())
         };
-        let (mut out, known_type) =
+        let (out, known_type) =
             layer_out(file, &lp, &bottom_shapes, opts, pos, &mut memo, unknown)?;
         // The bottoms' shapes are borrowed from `blobs` until here.
         drop(bottom_shapes);
 
         // Tops: in place when top j is bottom j; otherwise a new blob, never one made before.
-        let mut top_ids = PerBlob::with_capacity(lp.top.len());
-        let mut top_in_place = PerBlob::with_capacity(lp.top.len());
+        let bottoms = blob_ids.len();
         for (j, t) in lp.top.iter().enumerate() {
             let count = layers::count(&out.tops[j])
                 .map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
             if lp.bottom.get(j) == Some(t) {
-                let id = bottom_ids[j];
+                let id = blob_ids[j] as usize;
                 // Most layers computing in place keep the shape (activations, normalizations):
                 // then it is not copied again.
                 if blobs[id].shape != out.tops[j] {
                     blobs[id].shape = out.tops[j].clone();
                 }
                 blobs[id].count = count;
-                top_ids.push(id);
-                top_in_place.push(true);
+                blob_ids.push(id as u32);
                 available[id] = true;
             } else {
-                let id = blobs.len();
+                let id = to_id(file, blobs.len())?;
                 // The node's own list: an automatic top is never registered (nor refused), so
                 // this layer's tops are the node's. One look-up both refuses and registers.
                 if !auto_top {
@@ -400,7 +572,7 @@ pub fn walk(
                             )))
                         }
                         Entry::Vacant(v) => {
-                            v.insert(id);
+                            v.insert(id as usize);
                         }
                     }
                 }
@@ -408,37 +580,28 @@ pub fn walk(
                     shape: out.tops[j].clone(),
                     count,
                     producer: li,
-                    top: j,
+                    top: j as u32,
                     consumers: SmallVec::new(),
                     need_backward: false,
                     is_input: lp.bottom.is_empty(),
                 });
-                top_ids.push(id);
-                top_in_place.push(false);
+                blob_ids.push(id);
                 available.push(!auto_top);
             }
         }
 
-        // Loss weights (Layer::SetLossWeights; LossLayer defaults the first to 1).
-        let loss_weights: PerBlob<f32> = if !lp.loss_weight().is_empty() {
-            if lp.loss_weight().len() != lp.top.len() {
+        // Loss weights (Layer::SetLossWeights), read from the layer when needed
+        // (`LayerInfo::loss_weight`).
+        let in_loss = match lp.loss_weight() {
+            [] => !lp.top.is_empty() && default_loss_weight(ty),
+            weights if weights.len() == lp.top.len() => weights.iter().any(|&w| w != 0.0),
+            weights => {
                 return Err(err(format!(
                     "layer '{name}': loss_weight must be unspecified or given once per top ({} tops, {} weights)",
                     lp.top.len(),
-                    lp.loss_weight().len()
-                )));
+                    weights.len()
+                )))
             }
-            lp.loss_weight().iter().copied().collect()
-        } else {
-            (0..lp.top.len())
-                .map(|j| {
-                    if j == 0 && default_loss_weight(ty) {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
         };
 
         // Parameters.
@@ -451,7 +614,7 @@ pub fn walk(
         }
         let out_param_count = out.params.len();
         let mut params = Vec::with_capacity(out_param_count);
-        for (k, shape) in std::mem::take(&mut out.params).into_iter().enumerate() {
+        for (k, shape) in out.params.iter().enumerate() {
             let spec = lp.param.get(k);
             let mut lr_mult = spec.map_or(1.0, |s| s.lr_mult());
             let mut decay_mult = spec.map_or(1.0, |s| s.decay_mult());
@@ -472,22 +635,23 @@ pub fn walk(
                 lr_mult = 0.0;
             }
             let count =
-                layers::count(&shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
-            let mut owner = None;
+                layers::count(shape).map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
+            let mut owner = NOT_SHARED;
             let pname = spec.map(|s| s.name()).unwrap_or("");
             if !pname.is_empty() {
                 match param_names.get(pname) {
                     None => {
-                        param_names.insert(pname.to_string(), (li, k));
+                        param_names.insert(pname.to_string(), (li, k as u32));
                     }
                     Some(&(ol, ok)) => {
+                        let (ol, ok) = (ol as usize, ok as usize);
                         let oshape = &layers[ol].params[ok].shape;
                         let permissive =
                             spec.is_some_and(|s| s.share_mode() == DimCheckMode::Permissive);
                         let mismatch = if permissive {
-                            layers[ol].params[ok].count != count
+                            layers[ol].params[ok].count() != count
                         } else {
-                            oshape != &shape
+                            oshape != shape
                         };
                         if mismatch {
                             return Err(err(format!(
@@ -496,39 +660,38 @@ pub fn walk(
                                 if permissive { "count" } else { "shape" }
                             )));
                         }
-                        owner = Some((ol, ok));
+                        owner = ol as u32;
                     }
                 }
             }
             need_backward |= lr_mult != 0.0;
             params.push(ParamInfo {
-                shape,
-                count,
+                shape: shape.clone(),
+                // At most INT_MAX.
+                count: count as u32,
                 lr_mult,
                 decay_mult,
-                learns: lr_mult != 0.0,
                 owner,
             });
         }
         if need_backward {
-            for &id in &top_ids {
-                blobs[id].need_backward = true;
+            for &id in &blob_ids[bottoms..] {
+                blobs[id as usize].need_backward = true;
             }
         }
         layers.push(LayerInfo {
-            bottom_ids,
-            top_ids,
-            top_in_place,
+            blob_ids,
+            bottoms: bottoms as u32,
+            in_loss,
             inserted,
             pos,
-            output_shapes: out.tops,
-            params,
+            output_shapes: out.tops.as_slice().into(),
+            params: params.into_boxed_slice(),
             macs: out.macs,
             flops: out.flops,
-            backward_macs: 0,
+            backward_passes: 0,
             need_backward,
             bottom_need_backward,
-            loss_weights,
             known_type,
             lp,
         });
@@ -542,16 +705,16 @@ pub fn walk(
 /// What a layer makes of its bottoms' shapes: its rule's tops, parameters and MACs, with the
 /// batch set on a net input's tops; for a type no rule knows (after `unknown` allowed it), the
 /// shapes passed through. The part of the walk that depends on shapes, shared with
-/// `rebatch`. Also whether a rule knew the type.
-fn layer_out(
+/// `rebatch`. Also whether a rule knew the type. Lent by `memo` when it has the result.
+fn layer_out<'m>(
     file: &str,
     lp: &LayerParameter,
     bottoms: &[&Shape],
     opts: &WalkOptions,
     pos: Pos,
-    memo: &mut Memo,
+    memo: &'m mut Memo,
     unknown: impl FnOnce() -> Result<()>,
-) -> Result<(layers::Out, bool)> {
+) -> Result<(Cow<'m, layers::Out>, bool)> {
     let (name, ty) = (lp.name(), lp.r#type());
     let err = |msg: String| Error::invalid(file, Some(pos), msg);
     let (mut out, known_type) = match memo.infer(lp, bottoms, &opts.ctx) {
@@ -565,7 +728,8 @@ fn layer_out(
         }
         None => {
             unknown()?;
-            (pass_through(lp, bottoms, &opts.ctx, file, pos)?, false)
+            let out = pass_through(lp, bottoms, &opts.ctx, file, pos)?;
+            (Cow::Owned(out), false)
         }
     };
     if out.tops.len() != lp.top.len() {
@@ -585,7 +749,8 @@ fn layer_out(
             } else {
                 out.tops.len()
             };
-            for s in out.tops.iter_mut().take(batched).filter(|s| !s.is_empty()) {
+            let tops = out.to_mut().tops.iter_mut();
+            for s in tops.take(batched).filter(|s| !s.is_empty()) {
                 let mut dims = s.to_vec();
                 dims[0] = n;
                 *s = dims.into();
@@ -643,8 +808,8 @@ fn backward_analysis(
     for l in layers.iter_mut().rev() {
         let mut contributes = false;
         let mut skip = true;
-        for (j, &id) in l.top_ids.iter().enumerate() {
-            if l.loss_weights.get(j).is_some_and(|&w| w != 0.0) || under_loss[id] {
+        for (j, id) in l.top_ids().iter().enumerate() {
+            if l.loss_weight(j) != 0.0 || under_loss[id] {
                 contributes = true;
             }
             if !skip_backp[id] {
@@ -661,7 +826,9 @@ fn backward_analysis(
         if !contributes {
             l.need_backward = false;
         }
-        for (j, &id) in l.bottom_ids.iter().enumerate() {
+        // The ids as a field, beside `bottom_need_backward` changed meanwhile.
+        for (j, &id) in l.blob_ids[..l.bottoms as usize].iter().enumerate() {
+            let id = id as usize;
             if contributes {
                 under_loss[id] = true;
             } else {
@@ -675,20 +842,20 @@ fn backward_analysis(
     if force_backward {
         for l in layers.iter_mut() {
             l.need_backward = true;
-            for (j, &id) in l.bottom_ids.iter().enumerate() {
+            for (j, &id) in l.blob_ids[..l.bottoms as usize].iter().enumerate() {
                 let allow = allow_force_backward(l.ty(), j);
                 l.bottom_need_backward[j] |= allow;
-                blobs[id].need_backward |= l.bottom_need_backward[j];
+                blobs[id as usize].need_backward |= l.bottom_need_backward[j];
             }
         }
     }
     for l in layers.iter_mut() {
-        if !l.need_backward || l.macs == 0 {
+        if !l.need_backward {
             continue;
         }
-        l.backward_macs = l
-            .macs
-            .checked_mul(backward_times(l, force_backward))
+        l.backward_passes = backward_times(l, force_backward);
+        l.macs
+            .checked_mul(u64::from(l.backward_passes))
             .ok_or_else(|| too_many(file, l, "backward MACs"))?;
     }
     Ok(())
@@ -696,10 +863,10 @@ fn backward_analysis(
 
 /// How many times a layer's backward pass repeats its forward MACs: once for the weight
 /// gradient, once for the bottoms' (SPEC §2).
-fn backward_times(l: &LayerInfo, force_backward: bool) -> u64 {
-    let weights = l.params.iter().any(|p| p.learns) || force_backward && !l.params.is_empty();
+fn backward_times(l: &LayerInfo, force_backward: bool) -> u8 {
+    let weights = l.params.iter().any(ParamInfo::learns) || force_backward && !l.params.is_empty();
     let data = l.bottom_need_backward.iter().any(|&b| b);
-    u64::from(weights) + u64::from(data)
+    u8::from(weights) + u8::from(data)
 }
 
 /// The report's totals are 64-bit counts: a net whose sums would not fit is refused with the
@@ -708,7 +875,7 @@ fn check_totals(file: &str, layers: &[LayerInfo]) -> Result<()> {
     let mut totals = Totals::default();
     for l in layers {
         totals
-            .add(l.macs, l.flops, l.backward_macs)
+            .add(l.macs, l.flops, l.backward_macs())
             .map_err(|what| too_many(file, l, what))?;
     }
     Ok(())
@@ -747,4 +914,27 @@ fn too_many(file: &str, l: &LayerInfo, what: &str) -> Error {
             l.name()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_walks_records_keep_their_sizes() {
+        assert_eq!(std::mem::size_of::<LayerInfo>(), 136);
+        assert_eq!(std::mem::size_of::<BlobInfo>(), 64);
+        assert_eq!(std::mem::size_of::<ParamInfo>(), 32);
+    }
+
+    #[test]
+    fn an_index_past_32_bits_is_refused() {
+        assert_eq!(to_id("n.prototxt", 7).unwrap(), 7);
+        assert_eq!(to_id("n.prototxt", u32::MAX as usize).unwrap(), u32::MAX);
+        let e = to_id("n.prototxt", u32::MAX as usize + 1).unwrap_err();
+        assert!(
+            e.to_string().contains("more than caffe-mem can number"),
+            "{e}"
+        );
+    }
 }

@@ -233,7 +233,7 @@ mod elements {
         buf.extend_from_slice(b",\"flops\":");
         number(buf, l.flops);
         buf.extend_from_slice(b",\"backward_macs\":");
-        number(buf, l.backward_macs);
+        number(buf, l.backward_macs());
         buf.extend_from_slice(b",\"need_backward\":");
         boolean(buf, l.need_backward);
         buf.extend_from_slice(b",\"activation_bytes\":");
@@ -247,15 +247,15 @@ mod elements {
         buf.extend_from_slice(b"{\"shape\":");
         shape(buf, &p.shape);
         buf.extend_from_slice(b",\"count\":");
-        number(buf, p.count);
+        number(buf, p.count());
         buf.extend_from_slice(b",\"lr_mult\":");
         float(buf, p.lr_mult);
         buf.extend_from_slice(b",\"decay_mult\":");
         float(buf, p.decay_mult);
         buf.extend_from_slice(b",\"learns\":");
-        boolean(buf, p.learns);
+        boolean(buf, p.learns());
         // `shared_from`, the owner's name, is `#[serde(skip_serializing_if = "Option::is_none")]`.
-        if let Some((owner, _)) = p.owner {
+        if let Some(owner) = p.owner() {
             buf.extend_from_slice(b",\"shared_from\":");
             string(buf, a.layers[owner].name());
         }
@@ -263,9 +263,9 @@ mod elements {
     }
 
     pub fn blob(buf: &mut Vec<u8>, a: &Analysis, elem_bytes: u64, b: &BlobInfo) {
-        let producer = &a.layers[b.producer];
+        let producer = &a.layers[b.producer()];
         buf.extend_from_slice(b"{\"name\":");
-        string(buf, &producer.lp.top[b.top]);
+        string(buf, &producer.lp.top[b.top()]);
         buf.extend_from_slice(b",\"shape\":");
         shape(buf, &b.shape);
         buf.extend_from_slice(b",\"bytes\":");
@@ -273,13 +273,13 @@ mod elements {
         buf.extend_from_slice(b",\"producer\":");
         string(buf, producer.name());
         buf.extend_from_slice(b",\"consumers\":");
-        list(buf, &b.consumers, |buf, &c| string(buf, a.layers[c].name()));
+        list(buf, b.consumers(), |buf, c| string(buf, a.layers[c].name()));
         buf.push(b'}');
     }
 
-    fn list<T>(buf: &mut Vec<u8>, items: &[T], element: impl Fn(&mut Vec<u8>, &T)) {
+    fn list<I: IntoIterator>(buf: &mut Vec<u8>, items: I, element: impl Fn(&mut Vec<u8>, I::Item)) {
         buf.push(b'[');
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
@@ -289,7 +289,7 @@ mod elements {
     }
 
     fn shape(buf: &mut Vec<u8>, dims: &Shape) {
-        list(buf, dims, |buf, &d| number(buf, d));
+        list(buf, dims.iter(), |buf, &d| number(buf, d));
     }
 
     fn number(buf: &mut Vec<u8>, n: impl itoa::Integer) {

@@ -142,17 +142,14 @@ impl LayerInfo {
         if self.ty() == "Split" {
             return 0;
         }
-        self.top_ids
-            .iter()
-            .zip(&self.top_in_place)
-            .filter(|(_, &in_place)| !in_place)
-            .map(|(&id, _)| blobs[id].count.saturating_mul(elem_bytes))
+        self.new_top_ids()
+            .map(|id| blobs[id].count.saturating_mul(elem_bytes))
             .sum()
     }
 
     /// Elements of the parameter blobs this layer owns.
     pub fn param_count(&self) -> u64 {
-        self.owned_params().map(|p| p.count).sum()
+        self.owned_params().map(|p| p.count()).sum()
     }
 
     pub fn notes(&self) -> Vec<String> {
@@ -173,7 +170,7 @@ pub fn inputs(a: &Analysis) -> Vec<Input> {
         .map(|(id, b)| Input {
             name: a.blob_name(id).into(),
             shape: b.shape.clone(),
-            layer: a.layers[b.producer].name().into(),
+            layer: a.layers[b.producer()].name().into(),
         })
         .collect()
 }
@@ -184,12 +181,12 @@ pub fn totals(a: &Analysis, activation_elem_bytes: u64) -> Totals {
         totals.params += l.param_count();
         totals.learnable_params += l
             .owned_params()
-            .filter(|p| p.learns)
-            .map(|p| p.count)
+            .filter(|p| p.learns())
+            .map(|p| p.count())
             .sum::<u64>();
         totals.macs = totals.macs.saturating_add(l.macs);
         totals.flops = totals.flops.saturating_add(l.flops);
-        totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs);
+        totals.backward_macs = totals.backward_macs.saturating_add(l.backward_macs());
         totals.activation_bytes = totals
             .activation_bytes
             .saturating_add(l.activation_bytes(&a.blobs, activation_elem_bytes));
@@ -218,22 +215,24 @@ pub fn describe(a: Analysis, activation_elem_bytes: u64) -> (Vec<Layer>, Vec<Blo
             let param_count = l.param_count();
             let activation_bytes = l.activation_bytes(&walked_blobs, activation_elem_bytes);
             let in_place = l.in_place();
+            let backward_macs = l.backward_macs();
             let notes = l.notes();
             // The shapes move into the report; the walk is done with them.
             let params: Vec<Param> = l
                 .params
+                .into_vec()
                 .into_iter()
                 .enumerate()
                 .map(|(k, p)| {
-                    if let Some((ol, _)) = p.owner {
+                    if let Some(ol) = p.owner() {
                         owners.push((li, k, ol));
                     }
                     Param {
+                        learns: p.learns(),
+                        count: p.count(),
                         shape: p.shape,
-                        count: p.count,
                         lr_mult: p.lr_mult,
                         decay_mult: p.decay_mult,
-                        learns: p.learns,
                         shared_from: None,
                     }
                 })
@@ -262,12 +261,12 @@ pub fn describe(a: Analysis, activation_elem_bytes: u64) -> (Vec<Layer>, Vec<Blo
                 in_place,
                 inserted: l.inserted,
                 line: l.pos.line,
-                output_shapes: l.output_shapes,
+                output_shapes: l.output_shapes.into_vec(),
                 params,
                 param_count,
                 macs: l.macs,
                 flops: l.flops,
-                backward_macs: l.backward_macs,
+                backward_macs,
                 need_backward: l.need_backward,
                 activation_bytes,
                 notes,
@@ -280,14 +279,14 @@ pub fn describe(a: Analysis, activation_elem_bytes: u64) -> (Vec<Layer>, Vec<Blo
     let blobs = walked_blobs
         .into_iter()
         .map(|b| Blob {
-            producer: layers[b.producer].name.clone(),
+            producer: layers[b.producer()].name.clone(),
             consumers: b
-                .consumers
+                .consumers()
                 .iter()
-                .map(|&c| layers[c].name.clone())
+                .map(|c| layers[c].name.clone())
                 .collect(),
             bytes: b.count.saturating_mul(activation_elem_bytes),
-            name: layers[b.producer].tops[b.top].clone(),
+            name: layers[b.producer()].tops[b.top()].clone(),
             shape: b.shape,
         })
         .collect();

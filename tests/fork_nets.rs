@@ -87,9 +87,9 @@ fn openpose_body25_builds() {
         ..Default::default()
     };
     let a = pipeline::analyze(&opts).unwrap().analysis;
-    assert_eq!(a.layers[0].output_shapes, vec![vec![1, 3, 16, 16]]);
+    assert_eq!(a.layers[0].output_shapes[..], [vec![1, 3, 16, 16]]);
     assert_eq!(
-        a.layers.last().unwrap().output_shapes,
-        vec![vec![1, 78, 2, 2]]
+        a.layers.last().unwrap().output_shapes[..],
+        [vec![1, 78, 2, 2]]
     );
 }

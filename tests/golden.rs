@@ -159,7 +159,7 @@ fn compare(case: &Case, with_shapes: bool) -> Option<String> {
         }
         if with_shapes {
             let tops = shapes(&g["top_shapes"]);
-            if m.output_shapes != tops {
+            if m.output_shapes[..] != tops[..] {
                 return Some(format!(
                     "layer #{i} {} ({}): tops expected {tops:?}, got {:?}",
                     m.name(),

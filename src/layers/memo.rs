@@ -4,11 +4,12 @@
 //! layer of the same type, with the same parameters and the same bottom shapes as one already
 //! read gets the same result, so it is looked up instead.
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 
 use foldhash::HashMap;
 
-use super::{infer, Ctx, Out, RuleResult, Shape};
+use super::{infer, Ctx, Out, RuleError, Shape};
 use crate::proto::LayerParameter;
 
 /// Whether `lp`'s result may be reused: a type whose rule is costly and reads nothing but the
@@ -44,48 +45,44 @@ struct Seen {
 }
 
 impl Memo {
-    /// The result of a layer like this one read before, if any; borrowed, for a caller that
-    /// reads only part of it.
-    pub fn get(&self, lp: &LayerParameter, bottoms: &[&Shape]) -> Option<&Out> {
-        if !reused(lp) {
-            return None;
-        }
-        let seen = self.seen.get(&self.key(lp, bottoms))?;
-        let s = seen
-            .iter()
-            .find(|s| same_rule_input(&s.layer, lp, &s.bottoms, bottoms))?;
-        Some(&s.out)
+    /// Where the result of a layer like this one read before is: its key in `seen`, and its
+    /// place under that key if it was kept.
+    fn find(&self, lp: &LayerParameter, bottoms: &[&Shape]) -> (u64, Option<usize>) {
+        let key = self.hasher.hash_one((lp.r#type(), bottoms));
+        let at = self.seen.get(&key).and_then(|seen| {
+            seen.iter()
+                .position(|s| same_rule_input(&s.layer, lp, &s.bottoms, bottoms))
+        });
+        (key, at)
     }
 
-    fn key(&self, lp: &LayerParameter, bottoms: &[&Shape]) -> u64 {
-        self.hasher.hash_one((lp.r#type(), bottoms))
-    }
-
-    /// `layers::infer`, or the result of a layer like this one read before.
+    /// `layers::infer`, or the result of a layer like this one read before, lent: the caller
+    /// copies what it keeps, rather than every list of it (on the 100k-layer net, two
+    /// allocations for each of 69k layers).
     pub fn infer(
         &mut self,
         lp: &LayerParameter,
         bottoms: &[&Shape],
         ctx: &Ctx,
-    ) -> Option<RuleResult> {
+    ) -> Option<Result<Cow<'_, Out>, RuleError>> {
         if !reused(lp) {
-            return infer(lp, bottoms, ctx);
+            return infer(lp, bottoms, ctx).map(|r| r.map(Cow::Owned));
         }
-        if let Some(out) = self.get(lp, bottoms) {
-            return Some(Ok(out.clone()));
+        let (key, at) = self.find(lp, bottoms);
+        if let Some(i) = at {
+            return Some(Ok(Cow::Borrowed(&self.seen[&key][i].out)));
         }
         let result = infer(lp, bottoms, ctx)?;
         // Only results: an error stops the walk, and is worded for its own layer.
         if let (Ok(out), true) = (&result, self.kept < KEPT) {
             self.kept += 1;
-            let key = self.key(lp, bottoms);
             self.seen.entry(key).or_default().push(Seen {
                 layer: lp.clone(),
                 bottoms: bottoms.iter().map(|&b| b.clone()).collect(),
                 out: out.clone(),
             });
         }
-        Some(result)
+        Some(result.map(Cow::Owned))
     }
 }
 
@@ -133,7 +130,22 @@ mod tests {
             given: &given,
             pooling: Default::default(),
         };
-        memo.infer(lp, &[bottom], &ctx).unwrap().unwrap()
+        memo.infer(lp, &[bottom], &ctx)
+            .unwrap()
+            .unwrap()
+            .into_owned()
+    }
+
+    /// Whether `lp`'s result is lent from the memo rather than computed.
+    fn lent(memo: &mut Memo, lp: &LayerParameter, bottom: &Shape) -> bool {
+        let given = Default::default();
+        let ctx = Ctx {
+            phase: Phase::Test,
+            given: &given,
+            pooling: Default::default(),
+        };
+        let out = memo.infer(lp, &[bottom], &ctx).unwrap().unwrap();
+        matches!(out, Cow::Borrowed(_))
     }
 
     #[test]
@@ -166,8 +178,13 @@ mod tests {
         );
         assert_eq!(memo.kept, 3);
         // Looked up without running a rule: only what was read.
-        assert_eq!(memo.get(&conv("e", 16), &[&small]), Some(&a));
-        assert_eq!(memo.get(&conv("f", 64), &[&small]), None);
+        assert_eq!(memo.find(&conv("e", 16), &[&small]).1, Some(0));
+        assert_eq!(memo.find(&conv("f", 64), &[&small]).1, None);
+        // Lent when remembered; computed (and remembered) otherwise.
+        assert!(lent(&mut memo, &conv("g", 16), &small));
+        assert!(!lent(&mut memo, &conv("h", 64), &small));
+        assert!(lent(&mut memo, &conv("i", 64), &small));
+        assert_eq!(memo.kept, 4);
     }
 
     #[test]

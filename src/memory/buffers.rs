@@ -46,7 +46,7 @@ pub fn alias(l: &LayerInfo) -> Alias {
         // reshape_layer.cpp Reshape and flatten_layer.cpp Forward/Backward share data and diff.
         "Reshape" | "Flatten" => Alias::DataAndDiff,
         // concat_layer.cpp Reshape: a single bottom is shared, not copied.
-        "Concat" if l.bottom_ids.len() == 1 => Alias::DataAndDiff,
+        "Concat" if l.bottom_ids().len() == 1 => Alias::DataAndDiff,
         t if prefetching(t) => Alias::Prefetched,
         // parameter_layer.hpp LayerSetUp: top[0] shares the parameter's data and diff.
         "Parameter" => Alias::Param,
@@ -159,11 +159,11 @@ impl<'a> Cx<'a> {
     /// Shapes are borrowed from the analysis, not from the context, so a rule can hold one
     /// while it records buffers.
     fn bottom(&self, i: usize) -> &'a Shape {
-        self.net.shape(self.l.bottom_ids[i])
+        self.net.shape(self.l.bottom_id(i))
     }
 
     fn top(&self, i: usize) -> &'a Shape {
-        self.net.shape(self.l.top_ids[i])
+        self.net.shape(self.l.top_id(i))
     }
 
     fn propagate(&self, i: usize) -> bool {
@@ -171,7 +171,7 @@ impl<'a> Cx<'a> {
     }
 
     fn learns(&self, k: usize) -> bool {
-        self.l.params.get(k).is_some_and(|p| p.learns)
+        self.l.params.get(k).is_some_and(|p| p.learns())
     }
 
     /// An internal Blob reshaped to `axes` axes: its shape array.
@@ -212,9 +212,9 @@ impl<'a> Cx<'a> {
     /// The default backward: top diffs are read when anything is computed, and a bottom's
     /// diff is written when it propagates down.
     fn default_grad(&mut self) {
-        let nb = self.l.bottom_ids.len();
+        let nb = self.l.bottom_ids().len();
         let writes: PerBlob<bool> = (0..nb).map(|i| self.propagate(i)).collect();
-        let any_param = self.l.params.iter().any(|p| p.learns);
+        let any_param = self.l.params.iter().any(|p| p.learns());
         self.out.grad.reads_tops = any_param || writes.iter().any(|&w| w);
         self.out.grad.writes = writes;
     }
@@ -254,7 +254,7 @@ pub fn layer_mem(
     out.meta = 0;
     out.modeled = true;
     out.grad.forward_writes.clear();
-    out.grad.forward_writes.resize(l.bottom_ids.len(), false);
+    out.grad.forward_writes.resize(l.bottom_ids().len(), false);
     let mut cx = Cx {
         l,
         net,
@@ -424,7 +424,7 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
     if bias && !cudnn && !direct {
         cx.alloc("bias_multiplier_", out_spatial, Elem::Dtype, When::Init)?;
     }
-    let nb = cx.l.bottom_ids.len();
+    let nb = cx.l.bottom_ids().len();
     if direct {
         cx.out.grad.reads_tops = true;
         cx.out.grad.writes = smallvec![true; nb];
@@ -447,7 +447,7 @@ fn convolution(cx: &mut Cx) -> Result<(), Overflow> {
     // deconvolution's forward (backward_cpu_gemm) always touches it.
     if !is_1x1 || deconv {
         cx.alloc("col_buffer_", col, Elem::Dtype, When::Forward)?;
-    } else if cx.backward && (0..cx.l.bottom_ids.len()).any(|i| cx.propagate(i)) {
+    } else if cx.backward && (0..cx.l.bottom_ids().len()).any(|i| cx.propagate(i)) {
         // backward_cpu_gemm/backward_gpu_gemm take col_buffer_.mutable_*_data() before
         // checking is_1x1_.
         cx.alloc("col_buffer_", col, Elem::Dtype, When::Backward)?;
@@ -493,7 +493,7 @@ fn pooling(cx: &mut Cx) -> Result<(), Overflow> {
     let top = cx.top(0);
     let n = count_from(top, 0)?;
     match pp.pool() {
-        pooling_parameter::PoolMethod::Max if cx.l.top_ids.len() == 1 => {
+        pooling_parameter::PoolMethod::Max if cx.l.top_ids().len() == 1 => {
             cx.shape(4)?;
             cx.alloc("max_idx_", n, Elem::Int, When::Forward)?;
         }
@@ -623,7 +623,7 @@ fn softmax_loss(cx: &mut Cx) -> Result<(), Overflow> {
     let f = count_from(bottom, 0)?;
     cx.shape(bottom.len())?;
     cx.alloc("prob_", f, Elem::Dtype, When::Forward)?;
-    if cx.l.loss_weights.first().is_some_and(|&w| w != 0.0) {
+    if cx.l.loss_weight(0) != 0.0 {
         cx.alloc("prob_ diff", f, Elem::Dtype, When::Init)?;
     }
     if cx.gpu {
@@ -678,7 +678,7 @@ fn infogain(cx: &mut Cx) -> Result<(), Overflow> {
     cx.alloc("prob_", f, Elem::Dtype, When::Forward)?;
     cx.alloc("prob_ diff", f, Elem::Dtype, When::Init)?;
     cx.shape(1)?;
-    if cx.l.bottom_ids.len() < 3 {
+    if cx.l.bottom_ids().len() < 3 {
         cx.shape(2)?;
         cx.alloc("infogain_", mul(labels, labels)?, Elem::Dtype, When::Init)?;
         cx.alloc("sum_rows_H_", labels, Elem::Dtype, When::Init)?;
@@ -710,7 +710,7 @@ fn contrastive(cx: &mut Cx) -> Result<(), Overflow> {
 /// accuracy_layer.cu Forward_gpu accumulates in the predictions' diff, counts in the labels'
 /// diff (one top) or in nums_buffer_ reshaped like the predictions (per-class top).
 fn accuracy(cx: &mut Cx) -> Result<(), Overflow> {
-    let per_class = cx.l.top_ids.len() > 1;
+    let per_class = cx.l.top_ids().len() > 1;
     if cx.gpu {
         cx.out.grad.forward_writes[0] = true;
         if per_class {
@@ -754,7 +754,7 @@ fn batch_norm(cx: &mut Cx) -> Result<(), Overflow> {
     cx.alloc("num_by_chans_", mul(n, c)?, Elem::Dtype, When::Forward)?;
     cx.alloc("temp_", f, Elem::Dtype, When::Forward)?;
     cx.alloc("x_norm_", f, Elem::Dtype, When::Forward)?;
-    if cx.backward && cx.l.top_in_place.first() == Some(&true) {
+    if cx.backward && cx.l.top_in_place(0) {
         cx.alloc("x_norm_ diff", f, Elem::Dtype, When::Backward)?;
     }
     cx.out.grad.reads_tops = true;
@@ -765,7 +765,7 @@ fn batch_norm(cx: &mut Cx) -> Result<(), Overflow> {
 /// The scale/bias blob's axes for scale_layer.cpp and bias_layer.cpp: the parameter's, or the
 /// second bottom's.
 fn bias_axes(cx: &Cx) -> usize {
-    if cx.l.bottom_ids.len() > 1 {
+    if cx.l.bottom_ids().len() > 1 {
         cx.bottom(1).len()
     } else {
         cx.l.params.first().map_or(0, |p| p.shape.len())
@@ -792,7 +792,7 @@ fn bias_inner(cx: &Cx, bias_axes: usize) -> Result<u64, Overflow> {
 fn scale(cx: &mut Cx) -> Result<(), Overflow> {
     let p = param_or_default(cx.l.lp.scale_param());
     let bottom = cx.bottom(0);
-    let two = cx.l.bottom_ids.len() > 1;
+    let two = cx.l.bottom_ids().len() > 1;
     let scale_shape: &[i64] = if two {
         cx.bottom(1)
     } else {
@@ -807,7 +807,7 @@ fn scale(cx: &mut Cx) -> Result<(), Overflow> {
     let scale_dim = count_from(scale_shape, 0)?;
     let inner = count_from(bottom, ax + scale_shape.len())?;
     let f = count_from(bottom, 0)?;
-    let in_place = cx.l.top_in_place.first() == Some(&true);
+    let in_place = cx.l.top_in_place(0);
     if in_place {
         cx.shape(bottom.len())?;
         cx.alloc("temp_", f, Elem::Dtype, When::Forward)?;
@@ -866,7 +866,7 @@ fn prelu(cx: &mut Cx) -> Result<(), Overflow> {
     cx.shape(1)?;
     cx.shape(1)?;
     cx.alloc("multiplier_", per_image, Elem::Dtype, When::Init)?;
-    if cx.l.top_in_place.first() == Some(&true) {
+    if cx.l.top_in_place(0) {
         cx.shape(bottom.len())?;
         cx.alloc(
             "bottom_memory_",
@@ -1105,13 +1105,13 @@ fn detection_output(cx: &mut Cx) -> Result<(), Overflow> {
 fn prefetch(cx: &mut Cx) -> Result<(), Overflow> {
     let k = u64::from(cx.l.lp.data_param().map_or(4, |d| d.prefetch.unwrap_or(4)));
     let data = count_from(cx.top(0), 0)?;
-    let labels = if cx.l.top_ids.len() > 1 {
+    let labels = if cx.l.top_ids().len() > 1 {
         count_from(cx.top(1), 0)?
     } else {
         0
     };
     let data_axes = cx.top(0).len();
-    let label_axes = cx.l.top_ids.get(1).map_or(0, |_| cx.top(1).len());
+    let label_axes = cx.l.top_ids().get(1).map_or(0, |_| cx.top(1).len());
     // One shape per batch for data and labels, counted at once: `prefetch` comes from the
     // file, and a loop over it would run for minutes at prefetch: 4000000000.
     let shapes = add(shape_bytes(data_axes)?, shape_bytes(label_axes)?)?;

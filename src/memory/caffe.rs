@@ -179,11 +179,8 @@ pub fn simulate(
         } else {
             When::Forward
         };
-        for (j, &id) in l.top_ids.iter().enumerate() {
-            if l.top_in_place[j] {
-                continue;
-            }
-            match (alias, l.bottom_ids.first().copied()) {
+        for id in l.new_top_ids() {
+            match (alias, l.bottom_ids().first()) {
                 (Alias::Data, Some(b)) => data_root[id] = data_root[b],
                 (Alias::DataAndDiff, Some(b)) => {
                     data_root[id] = data_root[b];
@@ -214,10 +211,10 @@ pub fn simulate(
             && shared_layer_names.contains(l.name());
         for p in &l.params {
             meta = add(meta, shape_bytes(p.shape.len())?)?;
-            if p.owner.is_some() {
+            if p.owner().is_some() {
                 continue;
             }
-            let size = cfg.bytes_of(p.count, Elem::Dtype)?;
+            let size = cfg.bytes_of(p.count(), Elem::Dtype)?;
             t.add(Part::Params, When::Init, size)?;
             if shared_by_name {
                 t.shareable_params = add(t.shareable_params, size)?;
@@ -248,26 +245,26 @@ pub fn simulate(
                 });
             }
         }
-        for (j, &id) in l.top_ids.iter().enumerate() {
+        for (j, id) in l.top_ids().iter().enumerate() {
             let root = diff_root[id];
-            if l.loss_weights.get(j).is_some_and(|&w| w != 0.0) && !param_diff[root] {
+            if l.loss_weight(j) != 0.0 && !param_diff[root] {
                 diff[root].get_or_insert(When::Init);
             }
         }
         for (k, &w) in m.grad.forward_writes.iter().enumerate() {
             if w {
-                diff[diff_root[l.bottom_ids[k]]].get_or_insert(When::Forward);
+                diff[diff_root[l.bottom_id(k)]].get_or_insert(When::Forward);
             }
         }
         if train && l.need_backward {
             if m.grad.reads_tops {
-                for &id in &l.top_ids {
+                for id in l.top_ids() {
                     backward[diff_root[id]] = true;
                 }
             }
             for (k, &w) in m.grad.writes.iter().enumerate() {
                 if w {
-                    backward[diff_root[l.bottom_ids[k]]] = true;
+                    backward[diff_root[l.bottom_id(k)]] = true;
                 }
             }
         }

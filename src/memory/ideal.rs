@@ -86,12 +86,12 @@ impl<'a> Counter<'a> {
     /// layers, so their buffers are known.
     pub fn layer(&mut self, i: usize, l: &LayerInfo, split: bool) -> Result<(), Overflow> {
         for q in l.owned_params() {
-            self.weights = add(self.weights, q.count)?;
-            if q.learns {
-                self.learning = add(self.learning, q.count)?;
+            self.weights = add(self.weights, q.count())?;
+            if q.learns() {
+                self.learning = add(self.learning, q.count())?;
             }
         }
-        for (k, &b) in l.bottom_ids.iter().enumerate() {
+        for (k, b) in l.bottom_ids().iter().enumerate() {
             let r = self.root[b];
             if self.phase == Phase::Test {
                 self.last_read[r] = Some(i);
@@ -100,8 +100,8 @@ impl<'a> Counter<'a> {
             }
         }
         if split {
-            if let Some(&b) = l.bottom_ids.first() {
-                for &t in &l.top_ids {
+            if let Some(b) = l.bottom_ids().first() {
+                for t in l.top_ids() {
                     self.root[t] = self.root[b];
                 }
             }
@@ -174,8 +174,8 @@ fn peak_live(net: NetView, root: &[usize], last_read: &[Option<usize>]) -> Resul
     }
     let (mut live, mut peak) = (0u64, 0u64);
     for (l, &freed) in net.layers().iter().zip(&freed) {
-        for (j, &t) in l.top_ids.iter().enumerate() {
-            if !l.top_in_place[j] && root[t] == t {
+        for t in l.new_top_ids() {
+            if root[t] == t {
                 live = add(live, net.count(t))?;
             }
         }

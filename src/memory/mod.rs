@@ -386,7 +386,7 @@ pub fn compute(input: &Input, flags: &Flags) -> Result<Output> {
             .net
             .layers
             .iter()
-            .any(|l| l.loss_weights.iter().any(|&w| w != 0.0))
+            .any(|l| (0..l.top_ids().len()).any(|j| l.loss_weight(j) != 0.0))
     {
         notes.push(
             "the net has no loss (no top with a loss weight): Caffe runs no backward pass, so \

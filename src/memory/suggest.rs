@@ -104,7 +104,7 @@ fn survey(cx: &Context) -> Result<Survey, Overflow> {
         let param_bytes = layer_param_bytes(cx, l)?;
         s.params_bytes = add(s.params_bytes, param_bytes)?;
         keep_top(&mut s.params, TOP, (param_bytes, li), |h| h.0);
-        let weights = l.owned_params().map(|p| p.count).sum::<u64>();
+        let weights = l.owned_params().map(|p| p.count()).sum::<u64>();
         s.weights += weights;
         if ty == "InnerProduct" && weights > 0 {
             s.fully_connected.push((weights, param_bytes, li));
@@ -159,14 +159,17 @@ fn in_place_gain(
 ) -> Result<Option<u64>, Overflow> {
     let a = cx.analysis;
     let train = cx.phase == Phase::Train;
-    if !can_run_in_place(ty) || l.bottom_ids.len() != 1 || l.top_ids.len() != 1 || l.top_in_place[0]
+    if !can_run_in_place(ty)
+        || l.bottom_ids().len() != 1
+        || l.top_ids().len() != 1
+        || l.top_in_place(0)
     {
         return Ok(None);
     }
-    let (b, t) = (l.bottom_ids[0], l.top_ids[0]);
+    let (b, t) = (l.bottom_id(0), l.top_id(0));
     let bottom = &a.blobs[b];
-    let producer = &a.layers[bottom.producer];
-    if bottom.consumers[..] != [li]
+    let producer = &a.layers[bottom.producer()];
+    if !bottom.consumers().iter().eq([li])
         || bottom.is_input
         || producer.ty() == "Split"
         || bottom.shape != a.blobs[t].shape
@@ -228,10 +231,7 @@ fn list(names: &[String]) -> String {
 /// Bytes a layer's new tops hold in Caffe: data, and diffs where the replay allocated them.
 fn top_bytes(cx: &Context, l: &LayerInfo) -> Result<u64, Overflow> {
     let mut n = 0u64;
-    for (j, &t) in l.top_ids.iter().enumerate() {
-        if l.top_in_place[j] {
-            continue;
-        }
+    for t in l.new_top_ids() {
         let full = cx.cfg.bytes_of(cx.analysis.blobs[t].count, Elem::Dtype)?;
         n = add(n, full)?;
         if cx.tally.diffs.get(t) == Some(&true) {
@@ -299,7 +299,7 @@ fn param_bytes(cx: &Context, count: u64, decay_mult: f32) -> Result<u64, Overflo
 
 fn layer_param_bytes(cx: &Context, l: &LayerInfo) -> Result<u64, Overflow> {
     l.owned_params().try_fold(0, |acc, p| {
-        add(acc, param_bytes(cx, p.count, p.decay_mult)?)
+        add(acc, param_bytes(cx, p.count(), p.decay_mult)?)
     })
 }
 
