@@ -123,21 +123,9 @@ mod tests {
         crate::proto::read_text(text, MSG_LAYERPARAMETER).1
     }
 
-    fn run(memo: &mut Memo, lp: &LayerParameter, bottom: &Shape) -> Out {
-        let given = Default::default();
-        let ctx = Ctx {
-            phase: Phase::Test,
-            given: &given,
-            pooling: Default::default(),
-        };
-        memo.infer(lp, &[bottom], &ctx)
-            .unwrap()
-            .unwrap()
-            .into_owned()
-    }
-
-    /// Whether `lp`'s result is lent from the memo rather than computed.
-    fn lent(memo: &mut Memo, lp: &LayerParameter, bottom: &Shape) -> bool {
+    /// `memo.infer` of `lp` on `bottom`, in TEST, and whether its result was lent from the
+    /// memo rather than computed.
+    fn infer_lent(memo: &mut Memo, lp: &LayerParameter, bottom: &Shape) -> (Out, bool) {
         let given = Default::default();
         let ctx = Ctx {
             phase: Phase::Test,
@@ -145,7 +133,17 @@ mod tests {
             pooling: Default::default(),
         };
         let out = memo.infer(lp, &[bottom], &ctx).unwrap().unwrap();
-        matches!(out, Cow::Borrowed(_))
+        let lent = matches!(out, Cow::Borrowed(_));
+        (out.into_owned(), lent)
+    }
+
+    fn run(memo: &mut Memo, lp: &LayerParameter, bottom: &Shape) -> Out {
+        infer_lent(memo, lp, bottom).0
+    }
+
+    /// Whether `lp`'s result is lent from the memo rather than computed.
+    fn lent(memo: &mut Memo, lp: &LayerParameter, bottom: &Shape) -> bool {
+        infer_lent(memo, lp, bottom).1
     }
 
     #[test]
