@@ -498,8 +498,18 @@ pub fn walk(
         let mut blob_ids = IdList::with_capacity(lp.bottom.len() + lp.top.len());
         let mut bottom_need_backward = PerBlob::with_capacity(lp.bottom.len());
         let mut need_backward = false;
+        // Most bottoms are a top of the layer just before, found there without hashing: its
+        // file tops (an automatic top is not among them, as it is never registered) are a
+        // prefix of its tops, each the blob `blob_index` holds for its name.
+        let previous = (li as usize)
+            .checked_sub(1)
+            .map(|p| (&nodes[p].lp.top, &layers[p]));
         for (j, b) in lp.bottom.iter().enumerate() {
-            let Some(&id) = blob_index.get(b.as_str()) else {
+            let recent = previous.and_then(|(tops, prev)| {
+                let j = tops.iter().rposition(|t| t == b)?;
+                Some(prev.top_id(j))
+            });
+            let Some(id) = recent.or_else(|| blob_index.get(b.as_str()).copied()) else {
                 return Err(err(format!(
                     "Unknown bottom blob '{b}' (layer '{name}', bottom index {j})"
                 )));
