@@ -83,8 +83,14 @@ pub fn insert_splits(
     let mut first_top = Vec::with_capacity(layers.len());
     // The layer of each numbered top.
     let mut top_layer = Vec::with_capacity(tops);
-    let mut last_top: HashMap<&str, usize> =
+    // By name, the first top of its chain of in-place tops (a convolution's output, then its
+    // BatchNorm, Scale and ReLU computing in place); `latest` holds, for such a first top,
+    // the chain's last one, which a bottom of that name reads. An in-place top so lengthens
+    // its chain without hashing its name.
+    let mut chain_of: HashMap<&str, usize> =
         HashMap::with_capacity_and_hasher(tops, Default::default());
+    let mut chain: Vec<usize> = Vec::with_capacity(tops);
+    let mut latest = vec![0usize; tops];
     // The top each bottom reads, layer after layer.
     let mut source: Vec<usize> = Vec::with_capacity(bottoms);
     let mut consumers = vec![0usize; tops];
@@ -100,7 +106,7 @@ pub fn insert_splits(
         for (j, b) in lp.bottom.iter().enumerate() {
             let t = previous
                 .and_then(|(tops, at)| Some(at + tops.iter().rposition(|t| t == b)?))
-                .or_else(|| last_top.get(b.as_str()).copied());
+                .or_else(|| Some(latest[*chain_of.get(b.as_str())?]));
             let Some(t) = t else {
                 return Err(Error::invalid(
                     file,
@@ -118,19 +124,32 @@ pub fn insert_splits(
             source.push(t);
             consumers[t] += 1;
         }
+        let sources = &source[source.len() - lp.bottom.len()..];
         for (j, t) in lp.top.iter().enumerate() {
-            last_top.insert(t.as_str(), first + j);
+            let here = first + j;
+            // In place: it reads the chain's last top of its name. Not so when another top
+            // of the layer has that name too, whose order the map then keeps.
+            let in_place = lp.bottom.get(j) == Some(t) && lp.top.len() == 1;
+            let c = if in_place {
+                chain[sources[j]]
+            } else {
+                chain_of.insert(t.as_str(), here);
+                here
+            };
+            chain.push(c);
+            latest[c] = here;
         }
         top_layer.extend(std::iter::repeat_n(i, lp.top.len()));
         for (j, &w) in lp.loss_weight().iter().enumerate().take(lp.top.len()) {
-            let t = last_top[lp.top[j].as_str()];
+            // The last of the layer's tops of this name.
+            let t = first + lp.top.iter().rposition(|t| *t == lp.top[j]).unwrap_or(j);
             loss_weight[t] = w;
             if w != 0.0 {
                 consumers[t] += 1;
             }
         }
     }
-    drop(last_top);
+    drop(chain_of);
 
     let mut next_split = vec![0usize; tops];
     // Where each layer of the file went in `out` (which has the Splits too).
