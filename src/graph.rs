@@ -127,8 +127,8 @@ pub fn insert_splits(
         let sources = &source[source.len() - lp.bottom.len()..];
         for (j, t) in lp.top.iter().enumerate() {
             let here = first + j;
-            // In place: it reads the chain's last top of its name. Not so when another top
-            // of the layer has that name too, whose order the map then keeps.
+            // In place, it lengthens the chain its bottom read. Only in a one-top layer: of
+            // several tops two may share a name, and the map's last insertion then decides.
             let in_place = lp.bottom.get(j) == Some(t) && lp.top.len() == 1;
             let c = if in_place {
                 chain[sources[j]]
