@@ -211,17 +211,8 @@ impl Walked<'_> {
         let (here, next) = if !threads {
             (tally(NetView::new(analysis))?, next()?)
         } else {
-            std::thread::scope(|s| {
-                let other = std::thread::Builder::new().spawn_scoped(s, next);
-                let here = tally(NetView::new(analysis));
-                let next = match other {
-                    Ok(handle) => handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    Err(_) => next(),
-                };
-                Ok::<_, crate::Error>((here?, next?))
-            })?
+            let (next, here) = beside(next, || tally(NetView::new(analysis)));
+            (here?, next?)
         };
         let (test_nets, test_errors) = match (&self.solver, &self.generic) {
             (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
@@ -285,20 +276,30 @@ impl Walked<'_> {
             crate::json::write_front(out, &head, &self.analysis).map_err(WriteError::Io)?;
             return back(out, memory);
         }
-        std::thread::scope(|s| {
-            // Should the thread not start, the figures are computed after the front part.
-            let figures = std::thread::Builder::new().spawn_scoped(s, || self.memory());
-            crate::json::write_front(out, &head, &self.analysis).map_err(WriteError::Io)?;
-            let memory = match figures {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(_) => self.memory(),
-            }
-            .map_err(WriteError::Analysis)?;
-            back(out, memory)
-        })
+        let (memory, front) = beside(
+            || self.memory(),
+            || crate::json::write_front(out, &head, &self.analysis),
+        );
+        front.map_err(WriteError::Io)?;
+        back(out, memory.map_err(WriteError::Analysis)?)
     }
+}
+
+/// `aside` on a thread of its own while this one runs `here`; both results. Should the thread
+/// not start, `aside` runs here afterwards. A panic in it is passed on.
+fn beside<A: Send, B>(aside: impl Fn() -> A + Sync, here: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|s| {
+        let aside = &aside;
+        let other = std::thread::Builder::new().spawn_scoped(s, aside);
+        let b = here();
+        let a = match other {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => aside(),
+        };
+        (a, b)
+    })
 }
 
 /// What `Walked::write_compact` writes before the memory figures.
