@@ -1,6 +1,7 @@
 //! After reading: building the net (upgrade, phase filter, Split insertion), the walk that
-//! infers shapes and costs, the whole analysis (both walks and the memory models), and the
-//! report with its JSON. `cargo bench --bench walker [-- FILTER]`.
+//! infers shapes and costs, the net one sample larger found beside it, the whole analysis
+//! (both walks and the memory models), and the report with its JSON.
+//! `cargo bench --bench walker [-- FILTER]`.
 
 mod common;
 
@@ -14,6 +15,7 @@ use caffe_mem::layers::{Ctx, Phase, PoolingRule};
 use caffe_mem::load::{self, ReadOptions};
 use caffe_mem::pipeline::{self, Options};
 use caffe_mem::proto::LayerParameter;
+use caffe_mem::rebatch;
 use caffe_mem::upgrade;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
@@ -71,6 +73,10 @@ fn walker(c: &mut Criterion) {
         });
         group.bench_function("walk", |b| {
             b.iter(|| analysis::walk(&file, &nodes, &walk, &mut Vec::new()).expect("walks"))
+        });
+        // The net one sample larger, found from the nodes (beside the walk, on a large net).
+        group.bench_function("ahead", |b| {
+            b.iter(|| rebatch::ahead(&file, &nodes, &walk).expect("resizes"))
         });
         group.bench_function("analyze", |b| {
             b.iter(|| pipeline::analyze_bytes(&opts, file.clone(), &net.text).expect("analyzes"))

@@ -236,6 +236,11 @@ impl LayerInfo {
         self.macs * u64::from(self.backward_passes)
     }
 
+    /// How many times its backward pass repeats the forward MACs: 0 to 2.
+    pub fn backward_passes(&self) -> u8 {
+        self.backward_passes
+    }
+
     /// Parameters this layer owns (shared ones are counted at their owner).
     pub fn owned_params(&self) -> impl Iterator<Item = &ParamInfo> {
         self.params.iter().filter(|p| p.owner == NOT_SHARED)
@@ -345,67 +350,6 @@ impl<'a> NetView<'a> {
     }
 }
 
-/// The blob shapes and counts of a walked net at another batch (`opts.batch`), which is all
-/// the memory models read that a batch changes: each layer's rule runs again in the walk's
-/// order on the walk's blobs, where a second `walk` would build the whole net anew (on a
-/// 100k-layer net, 45 MiB of layers and blobs to replay and drop). `None` when the batch
-/// changes more than blob shapes (a parameter's shape: an InnerProduct over axis 0) or any
-/// check fails at this batch: a full walk at this batch then decides. Everything else a walk
-/// finds (blob ids, in-place tops, parameter owners, the backward pass) does not depend on
-/// shapes.
-pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobSize>> {
-    let mut blobs: Vec<BlobSize> = Vec::with_capacity(a.blobs.len());
-    let mut totals = Totals::default();
-    let mut memo = Memo::default();
-    for l in &a.layers {
-        let bottoms: PerBlob<&Shape> = l.bottom_ids().iter().map(|id| &blobs[id].0).collect();
-        // A layer like one already read is looked up, and only its tops are copied.
-        let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
-        // The bottoms' shapes are borrowed from `blobs` until `resize`.
-        drop(bottoms);
-        resize(l, &out, &mut blobs, &mut totals)?;
-    }
-    Some(blobs)
-}
-
-/// `rebatch`'s step for one layer, its rule's result `out` at the new batch: its tops' sizes
-/// into `blobs` and its totals checked. `None` when its parameters change with the batch or a
-/// check fails.
-fn resize(
-    l: &LayerInfo,
-    out: &layers::Out,
-    blobs: &mut Vec<BlobSize>,
-    totals: &mut Totals,
-) -> Option<()> {
-    let same_params = out.params.len() == l.params.len()
-        && out
-            .params
-            .iter()
-            .zip(&*l.params)
-            .all(|(s, p)| *s == p.shape);
-    if !same_params {
-        return None;
-    }
-    for (j, (shape, id)) in out.tops.iter().zip(l.top_ids()).enumerate() {
-        let count = layers::count(shape).ok()?;
-        if l.top_in_place(j) {
-            // Most in-place layers keep the shape: then it is not copied again.
-            if blobs[id].0 != *shape {
-                blobs[id].0.clone_from(shape);
-            }
-            blobs[id].1 = count;
-        } else {
-            // The walk numbers blobs in the order they are made.
-            debug_assert_eq!(id, blobs.len());
-            blobs.push((shape.clone(), count));
-        }
-    }
-    // The walk's overflow checks (`backward_analysis`, `check_totals`) at this batch (with
-    // the same `force_backward`, the backward pass repeats the forward as often).
-    let back = out.macs.checked_mul(u64::from(l.backward_passes))?;
-    totals.add(out.macs, out.flops, back).ok()
-}
-
 /// Settings of the walk.
 #[derive(Clone, Copy)]
 pub struct WalkOptions<'a> {
@@ -415,6 +359,24 @@ pub struct WalkOptions<'a> {
     /// Unknown layer types are errors.
     pub strict: bool,
     pub force_backward: bool,
+}
+
+/// A node's layer as the walk builds it, and whether its one top is automatic: shared with
+/// the node unless the layer changes here.
+pub(crate) fn as_built(node: &Node) -> (Arc<LayerParameter>, bool) {
+    let mut lp = Arc::clone(&node.lp);
+    // LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and never
+    // a net output (net.cpp appends it without registering its name).
+    let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
+    if auto_top {
+        Arc::make_mut(&mut lp).top.push("(automatic)".into());
+    }
+    // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients reach
+    // the location and confidence predictions, never the priors or the labels.
+    if lp.r#type() == "MultiBoxLoss" && lp.propagate_down().is_empty() && lp.bottom.len() == 4 {
+        Arc::make_mut(&mut lp).rare_mut().propagate_down = vec![true, true, false, false];
+    }
+    (lp, auto_top)
 }
 
 /// The warning for a layer of a type no rule knows, also its note in the report.
@@ -470,19 +432,8 @@ pub fn walk(
     let mut memo = Memo::default();
 
     for node in nodes {
-        let mut lp = Arc::clone(&node.lp);
+        let (lp, auto_top) = as_built(node);
         let (pos, inserted) = (node.pos, node.inserted);
-        // LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and
-        // never a net output (net.cpp appends it without registering its name).
-        let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
-        if auto_top {
-            Arc::make_mut(&mut lp).top.push("(automatic)".into());
-        }
-        // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients
-        // reach the location and confidence predictions, never the priors or the labels.
-        if lp.r#type() == "MultiBoxLoss" && lp.propagate_down().is_empty() && lp.bottom.len() == 4 {
-            Arc::make_mut(&mut lp).rare_mut().propagate_down = vec![true, true, false, false];
-        }
         let li = layers.len() as u32;
         let name = lp.name();
         let ty = lp.r#type();
@@ -716,7 +667,7 @@ pub fn walk(
 /// batch set on a net input's tops; for a type no rule knows (after `unknown` allowed it), the
 /// shapes passed through. The part of the walk that depends on shapes, shared with
 /// `rebatch`. Also whether a rule knew the type. Lent by `memo` when it has the result.
-fn layer_out<'m>(
+pub(crate) fn layer_out<'m>(
     file: &str,
     lp: &LayerParameter,
     bottoms: &[&Shape],
@@ -893,7 +844,7 @@ fn check_totals(file: &str, layers: &[LayerInfo]) -> Result<()> {
 
 /// The net's forward MACs, FLOPs and backward MACs so far.
 #[derive(Default)]
-struct Totals {
+pub(crate) struct Totals {
     macs: u64,
     flops: u64,
     backward_macs: u64,
@@ -901,7 +852,7 @@ struct Totals {
 
 impl Totals {
     /// Adds a layer's figures; `Err` names the first total that would pass 64 bits.
-    fn add(
+    pub(crate) fn add(
         &mut self,
         macs: u64,
         flops: u64,

@@ -24,6 +24,7 @@ pub mod memory;
 mod net_files;
 pub mod pipeline;
 pub mod proto;
+pub mod rebatch;
 pub mod report;
 pub mod textformat;
 pub mod upgrade;

@@ -13,6 +13,7 @@ use crate::layers::{Ctx, Phase, PoolingRule, Shape};
 use crate::load::{self, ReadOptions, Warning};
 use crate::memory;
 use crate::proto::{LayerParameter, NetParameter, SolverParameter};
+use crate::rebatch::{self, Ahead};
 use crate::report::{self, NetInfo, Report, Settings, Tool, SCHEMA_VERSION};
 use crate::textformat::Pos;
 use crate::upgrade;
@@ -74,7 +75,7 @@ fn read_options(opts: &Options) -> ReadOptions {
 /// How the net one sample larger is made, for the per-sample figures.
 #[derive(Clone, Copy)]
 enum NextNet {
-    /// The walked net's blobs resized (`analysis::rebatch`), or built again when that cannot
+    /// The walked net's blobs resized (`rebatch`), or built again when that cannot
     /// tell.
     Resized,
     /// Built again: the reference the tests hold the resized net to.
@@ -94,6 +95,8 @@ pub struct Walked<'o> {
     state: State,
     nodes: Vec<Node>,
     walk: WalkOptions<'o>,
+    /// The net one sample larger, found beside the walk (a large net's), to be checked.
+    ahead: Option<Ahead>,
     /// A solver's own net before filtering, for the test nets built from it.
     generic: Option<(NetParameter, Layers, Vec<Pos>)>,
     /// The memory settings (`memory::resolve`), checked once the net is walked.
@@ -158,7 +161,17 @@ fn walk_loaded(
         strict: opts.strict,
         force_backward: net.force_backward(),
     };
-    let analysis = analysis::walk(&loaded.file, &nodes, &walk, &mut warnings)?;
+    let file = loaded.file.as_str();
+    let mut here = || analysis::walk(file, &nodes, &walk, &mut warnings);
+    // On a large net the walk leaves a core idle: the net one sample larger is found there
+    // meanwhile, rather than after the walk beside the memory figures and the report.
+    let (ahead, analysis) = match how {
+        NextNet::Resized if nodes.len() >= crate::json::THREADED_MIN => {
+            beside(|| rebatch::ahead(file, &nodes, &walk), here)
+        }
+        _ => (None, here()),
+    };
+    let analysis = analysis?;
     let settings = memory::resolve(&opts.memory, loaded.solver.as_ref().map(|s| &s.solver))?;
     Ok(Walked {
         opts,
@@ -170,6 +183,7 @@ fn walk_loaded(
         state,
         nodes,
         walk,
+        ahead,
         generic,
         settings,
         analysis,
@@ -197,7 +211,13 @@ impl Walked<'_> {
             None => Ok(None),
             Some(walk) => {
                 let resized = match self.how {
-                    NextNet::Resized => rebatched(file, analysis, &walk, tally),
+                    NextNet::Resized => match self.ahead.as_ref() {
+                        Some(ahead) => ahead.sizes(analysis, &walk).map_or_else(
+                            || rebatched(file, analysis, &walk, tally),
+                            |sizes| Some(tally(NetView::resized(analysis, sizes))),
+                        ),
+                        None => rebatched(file, analysis, &walk, tally),
+                    },
                     #[cfg(test)]
                     NextNet::Rebuilt => None,
                 };
@@ -350,14 +370,14 @@ fn next_walk<'a>(analysis: &Analysis, walk: &WalkOptions<'a>) -> Option<WalkOpti
 }
 
 /// The net at `walk`'s batch replayed as `analysis` with its blobs resized. `None` when only
-/// a full walk can tell (`analysis::rebatch`).
+/// a full walk can tell (`rebatch::rebatch`).
 fn rebatched(
     file: &str,
     analysis: &Analysis,
     walk: &WalkOptions,
     tally: impl Fn(NetView) -> Result<memory::Tallies>,
 ) -> Option<Result<memory::Tallies>> {
-    let sizes = analysis::rebatch(file, analysis, walk)?;
+    let sizes = rebatch::rebatch(file, analysis, walk)?;
     Some(tally(NetView::resized(analysis, &sizes)))
 }
 
@@ -482,6 +502,7 @@ pub fn report(a: Analyzed) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::BlobSize;
 
     fn analyze_loaded(
         opts: &Options,
@@ -506,8 +527,8 @@ mod tests {
         analyze_loaded(&opts, loaded.unwrap(), warnings, how).unwrap()
     }
 
-    /// `analysis::rebatch` of the net at its batch (2) + 1.
-    fn rebatch(a: &Analyzed) -> Option<Vec<analysis::BlobSize>> {
+    /// `rebatch::rebatch` of the net at its batch (2) + 1.
+    fn rebatch(a: &Analyzed) -> Option<Vec<BlobSize>> {
         let given = HashMap::new();
         let walk = WalkOptions {
             ctx: Ctx {
@@ -519,7 +540,7 @@ mod tests {
             strict: false,
             force_backward: false,
         };
-        analysis::rebatch("t", &a.analysis, &walk)
+        rebatch::rebatch("t", &a.analysis, &walk)
     }
 
     const INPUT: &str = "layer { name: 'data' type: 'Input' top: 'data' \
@@ -545,22 +566,116 @@ mod tests {
         assert_eq!(rebatch(&a), Some(want));
     }
 
+    /// What `rebatch::ahead` finds from the nodes, checked against the walk, and what
+    /// `rebatch::rebatch` finds from the walked net, both one sample larger.
+    fn ahead_and_rebatch(w: &Walked) -> (Option<Vec<BlobSize>>, Option<Vec<BlobSize>>) {
+        let next = next_walk(&w.analysis, &w.walk);
+        let ahead = rebatch::ahead(&w.file, &w.nodes, &w.walk);
+        let found = ahead
+            .as_ref()
+            .zip(next.as_ref())
+            .and_then(|(ahead, next)| ahead.sizes(&w.analysis, next))
+            .map(<[BlobSize]>::to_vec);
+        let want = next.and_then(|next| rebatch::rebatch(&w.file, &w.analysis, &next));
+        (found, want)
+    }
+
+    fn walked_text(text: &str) -> Walked<'static> {
+        static OPTS: std::sync::OnceLock<Options> = std::sync::OnceLock::new();
+        let opts = OPTS.get_or_init(Options::default);
+        walk_bytes(opts, "t".into(), text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn ahead_of_the_walk_the_net_is_resized_as_after_it() {
+        let net = format!(
+            "{INPUT}
+             layer {{ name: 'conv' type: 'Convolution' bottom: 'data' top: 'conv'
+                     convolution_param {{ num_output: 4 kernel_size: 3 }} }}
+             layer {{ name: 'relu' type: 'ReLU' bottom: 'conv' top: 'conv' }}
+             layer {{ name: 'fc' type: 'InnerProduct' bottom: 'conv' top: 'fc'
+                     inner_product_param {{ num_output: 10 }} }}"
+        );
+        let w = walked_text(&net);
+        // As in `rebatch_resizes_every_blob`: the batch of 2 found from the input, + 1.
+        let want = vec![
+            (Shape::from([3, 3, 8, 8]), 576),
+            ([3, 4, 6, 6].into(), 432),
+            ([3, 10].into(), 30),
+        ];
+        assert_eq!(ahead_and_rebatch(&w), (Some(want.clone()), Some(want)));
+        // Checked against a walk it does not match, it is not used.
+        let ahead = rebatch::ahead("t", &w.nodes, &w.walk).unwrap();
+        let at = |batch| WalkOptions {
+            batch: Some(batch),
+            ..w.walk
+        };
+        assert!(ahead.sizes(&w.analysis, &at(3)).is_some());
+        assert!(ahead.sizes(&w.analysis, &at(4)).is_none());
+        let other = walked_text(&format!(
+            "{INPUT}
+             layer {{ name: 'conv' type: 'Convolution' bottom: 'data' top: 'conv'
+                     convolution_param {{ num_output: 5 kernel_size: 3 }} }}
+             layer {{ name: 'relu' type: 'ReLU' bottom: 'conv' top: 'relu' }}
+             layer {{ name: 'fc' type: 'InnerProduct' bottom: 'relu' top: 'fc'
+                     inner_product_param {{ num_output: 10 }} }}"
+        ));
+        // The parameters differ in the convolution, the blobs from the ReLU on.
+        assert!(ahead.sizes(&other.analysis, &at(3)).is_none());
+        // What only a walk can tell is left to one.
+        for net in [over_the_batch(), fixed_shape()] {
+            assert_eq!(ahead_and_rebatch(&walked_text(&net)), (None, None), "{net}");
+        }
+    }
+
+    /// Over every testdata and corpus net, in both phases and at another batch.
+    #[test]
+    fn nets_resized_ahead_equal_nets_resized_after() {
+        let (mut compared, mut resized) = (0, 0);
+        for path in crate::net_files::all() {
+            for (phase, batch) in [(None, None), (Some(Phase::Train), Some(7))] {
+                let opts = Options {
+                    path: path.to_string_lossy().into_owned(),
+                    phase,
+                    batch,
+                    ..Default::default()
+                };
+                let Ok(w) = walk(&opts) else { continue };
+                let (found, want) = ahead_and_rebatch(&w);
+                assert_eq!(found, want, "{}", opts.path);
+                compared += 1;
+                resized += usize::from(found.is_some());
+            }
+        }
+        assert!(
+            compared > 100 && resized > 100,
+            "{compared} compared, {resized} resized"
+        );
+    }
+
+    // Over axis 0, the weights are [10, N*3*8*8].
+    fn over_the_batch() -> String {
+        format!(
+            "{INPUT}
+             layer {{ name: 'fc' type: 'InnerProduct' bottom: 'data' top: 'fc'
+                     inner_product_param {{ num_output: 10 axis: 0 }} }}"
+        )
+    }
+
+    // 2*3*8*8 = 384 = 2*192 elements, but 576 at 3.
+    fn fixed_shape() -> String {
+        format!(
+            "{INPUT}
+             layer {{ name: 'r' type: 'Reshape' bottom: 'data' top: 'r'
+                     reshape_param {{ shape {{ dim: 2 dim: 192 }} }} }}"
+        )
+    }
+
     /// Parameters sized by the batch, or a net that fails one sample larger: the net is built
     /// again, and in the second case counts as fixed.
     #[test]
     fn rebatch_leaves_to_a_walk_what_only_a_walk_can_tell() {
-        // Over axis 0, the weights are [10, N*3*8*8].
-        let over_the_batch = format!(
-            "{INPUT}
-             layer {{ name: 'fc' type: 'InnerProduct' bottom: 'data' top: 'fc'
-                     inner_product_param {{ num_output: 10 axis: 0 }} }}"
-        );
-        // 2*3*8*8 = 384 = 2*192 elements, but 576 at 3.
-        let fixed_shape = format!(
-            "{INPUT}
-             layer {{ name: 'r' type: 'Reshape' bottom: 'data' top: 'r'
-                     reshape_param {{ shape {{ dim: 2 dim: 192 }} }} }}"
-        );
+        let (over_the_batch, fixed_shape) = (over_the_batch(), fixed_shape());
         for net in [&over_the_batch, &fixed_shape] {
             let a = analyzed_text(net, NextNet::Resized);
             assert_eq!(rebatch(&a), None, "{net}");
@@ -603,6 +718,10 @@ mod tests {
             ..Default::default()
         };
         let walked = walk_bytes(&opts, "t".into(), net.as_bytes()).unwrap();
+        // A net this large is resized beside its walk, and the walk agrees.
+        let (found, want) = ahead_and_rebatch(&walked);
+        assert!(walked.ahead.is_some() && found.is_some());
+        assert_eq!(found, want);
         let (one, two) = (
             walked.memory_on(false).unwrap(),
             walked.memory_on(true).unwrap(),

@@ -1,0 +1,215 @@
+//! The walked net one sample larger: the blob sizes the memory models read for the
+//! per-sample part of every figure. Everything else a walk finds (blob ids, in-place tops,
+//! parameter owners, the backward pass) does not depend on shapes, so only the layers' rules
+//! run again.
+//!
+//! `rebatch` runs them over the walked net. On a large net, `ahead` finds the same sizes from
+//! the nodes alone, on the core the walk leaves idle, and `Ahead::sizes` then checks them
+//! against the walk: only what both agree on is used.
+
+use compact_str::CompactString;
+use foldhash::HashMap;
+
+use crate::analysis::{
+    as_built, layer_out, Analysis, BlobSize, LayerInfo, PerBlob, Totals, WalkOptions,
+};
+use crate::graph::Node;
+use crate::layers::{self, memo::Memo, Out, Shape};
+
+/// The blob shapes and counts of a walked net at another batch (`opts.batch`), which is all
+/// the memory models read that a batch changes: each layer's rule runs again in the walk's
+/// order on the walk's blobs, where a second `walk` would build the whole net anew (on a
+/// 100k-layer net, 45 MiB of layers and blobs to replay and drop). `None` when the batch
+/// changes more than blob shapes (a parameter's shape: an InnerProduct over axis 0) or any
+/// check fails at this batch: a full walk at this batch then decides.
+pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobSize>> {
+    let mut blobs: Vec<BlobSize> = Vec::with_capacity(a.blobs.len());
+    let mut totals = Totals::default();
+    let mut memo = Memo::default();
+    for l in &a.layers {
+        let bottoms: PerBlob<&Shape> = l.bottom_ids().iter().map(|id| &blobs[id].0).collect();
+        // A layer like one already read is looked up, and only its tops are copied.
+        let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
+        // The bottoms' shapes are borrowed from `blobs` until `resize`.
+        drop(bottoms);
+        if !same_params(&out, l) {
+            return None;
+        }
+        let top_ids = l.top_ids().iter().enumerate();
+        let tops = top_ids.map(|(j, id)| (id, l.top_in_place(j)));
+        resize(&out, tops, &mut blobs)?;
+        // The walk's overflow checks (`backward_analysis`, `check_totals`) at this batch (with
+        // the same `force_backward`, the backward pass repeats the forward as often).
+        let back = out.macs.checked_mul(u64::from(l.backward_passes()))?;
+        totals.add(out.macs, out.flops, back).ok()?;
+    }
+    Some(blobs)
+}
+
+/// Whether a layer's rule gives the parameter shapes it gave in the walk.
+fn same_params(out: &Out, l: &LayerInfo) -> bool {
+    out.params.len() == l.params.len()
+        && out
+            .params
+            .iter()
+            .zip(&*l.params)
+            .all(|(s, p)| *s == p.shape)
+}
+
+/// One layer's tops, its rule's result `out` at the new batch, into `blobs`: `tops` are their
+/// blob ids, each with whether it is computed in place. `None` when a count is too large.
+fn resize(
+    out: &Out,
+    tops: impl Iterator<Item = (usize, bool)>,
+    blobs: &mut Vec<BlobSize>,
+) -> Option<()> {
+    for ((id, in_place), shape) in tops.zip(&out.tops) {
+        let count = layers::count(shape).ok()?;
+        if in_place {
+            // Most in-place layers keep the shape: then it is not copied again.
+            if blobs[id].0 != *shape {
+                blobs[id].0.clone_from(shape);
+            }
+            blobs[id].1 = count;
+        } else {
+            // The walk numbers blobs in the order they are made.
+            debug_assert_eq!(id, blobs.len());
+            blobs.push((shape.clone(), count));
+        }
+    }
+    Some(())
+}
+
+/// The net one sample larger, found from the nodes before their walk is done (`ahead`), with
+/// what it assumed of the walk, to be checked (`sizes`).
+pub struct Ahead {
+    /// The batch it was found at: the walk's, + 1.
+    batch: i64,
+    blobs: Vec<BlobSize>,
+    /// Each layer's bottom then top blob ids, one layer after another.
+    ids: Vec<u32>,
+    /// Each layer's parameter shapes, one layer after another.
+    params: Vec<Shape>,
+    /// Where each layer's ids and parameters end in `ids` and `params`.
+    ends: Vec<(u32, u32)>,
+}
+
+/// `rebatch` without the walked net, so that it can run beside the walk: the net's batch (its
+/// first input's axis 0, as `memory::batch_of` reads it) is found first, and the blobs are
+/// numbered as the walk numbers them. What the walk alone decides is left to `Ahead::sizes`:
+/// whether it numbered them alike and found the same parameters, and the backward pass, for
+/// which the MACs are checked as if every layer ran it twice over (a net that fails only that
+/// is resized by `rebatch`). `None` when anything fails.
+pub fn ahead(file: &str, nodes: &[Node], opts: &WalkOptions) -> Option<Ahead> {
+    let next = WalkOptions {
+        batch: Some(next_batch(file, nodes, opts)?),
+        ..*opts
+    };
+    let mut memo = Memo::default();
+    // Blob ids by name, as the walk registers them: a top that is not in place makes a blob,
+    // an automatic top is never named.
+    let mut named: HashMap<&str, u32> =
+        HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
+    let mut found = Ahead {
+        batch: next.batch?,
+        blobs: Vec::with_capacity(nodes.len()),
+        ids: Vec::with_capacity(2 * nodes.len()),
+        params: Vec::with_capacity(nodes.len()),
+        ends: Vec::with_capacity(nodes.len()),
+    };
+    let mut totals = Totals::default();
+    // The tops of the layer before, as the file names them, and where their ids start in
+    // `found.ids`: most bottoms are found there without hashing, as the walk finds them.
+    let mut previous: Option<(&[CompactString], usize)> = None;
+    for node in nodes {
+        let (lp, auto_top) = as_built(node);
+        let first = found.ids.len();
+        for b in &lp.bottom {
+            let recent = previous.and_then(|(tops, at)| {
+                let j = tops.iter().rposition(|t| t == b)?;
+                Some(found.ids[at + j])
+            });
+            found
+                .ids
+                .push(recent.or_else(|| named.get(b.as_str()).copied())?);
+        }
+        previous = Some((&node.lp.top[..], found.ids.len()));
+        let bottoms: PerBlob<&Shape> = found.ids[first..]
+            .iter()
+            .map(|&id| &found.blobs[id as usize].0)
+            .collect();
+        let (out, _) =
+            layer_out(file, &lp, &bottoms, &next, node.pos, &mut memo, || Ok(())).ok()?;
+        drop(bottoms);
+        let mut tops = PerBlob::<(usize, bool)>::new();
+        let mut made = 0;
+        for (j, t) in lp.top.iter().enumerate() {
+            let in_place = lp.bottom.get(j) == Some(t);
+            let id = if in_place {
+                found.ids[first + j]
+            } else {
+                let id = u32::try_from(found.blobs.len() + made).ok()?;
+                made += 1;
+                if !auto_top {
+                    named.insert(node.lp.top[j].as_str(), id);
+                }
+                id
+            };
+            found.ids.push(id);
+            tops.push((id as usize, in_place));
+        }
+        resize(&out, tops.into_iter(), &mut found.blobs)?;
+        found.params.extend(out.params.iter().cloned());
+        let ids_end = u32::try_from(found.ids.len()).ok()?;
+        found
+            .ends
+            .push((ids_end, u32::try_from(found.params.len()).ok()?));
+        totals
+            .add(out.macs, out.flops, out.macs.checked_mul(2)?)
+            .ok()?;
+    }
+    Some(found)
+}
+
+/// The batch `ahead` resizes to: axis 0 of the first input the walk makes (the first top of
+/// the first layer without bottoms), + 1.
+fn next_batch(file: &str, nodes: &[Node], opts: &WalkOptions) -> Option<i64> {
+    let (node, lp) = nodes.iter().find_map(|node| {
+        let (lp, _) = as_built(node);
+        (lp.bottom.is_empty() && !lp.top.is_empty()).then_some((node, lp))
+    })?;
+    let mut memo = Memo::default();
+    let (out, _) = layer_out(file, &lp, &[], opts, node.pos, &mut memo, || Ok(())).ok()?;
+    let batch = u64::try_from(*out.tops.first()?.first()?).ok()?;
+    if batch == 0 {
+        return None;
+    }
+    i64::try_from(batch.checked_add(1)?).ok()
+}
+
+impl Ahead {
+    /// The blob sizes found, if the walk `a` agrees with what they were found from: the same
+    /// batch, and in every layer the same blob ids and parameter shapes. `opts` are the
+    /// walk's at the new batch.
+    pub fn sizes(&self, a: &Analysis, opts: &WalkOptions) -> Option<&[BlobSize]> {
+        let agrees = opts.batch == Some(self.batch)
+            && a.layers.len() == self.ends.len()
+            && a.blobs.len() == self.blobs.len()
+            && a.layers
+                .iter()
+                .zip(&self.ends)
+                .enumerate()
+                .all(|(i, (l, &end))| {
+                    let (ids_from, params_from) = match i {
+                        0 => (0, 0),
+                        _ => self.ends[i - 1],
+                    };
+                    let ids = &self.ids[ids_from as usize..end.0 as usize];
+                    let params = &self.params[params_from as usize..end.1 as usize];
+                    let walked = l.bottom_ids().iter().chain(l.top_ids());
+                    ids.iter().map(|&id| id as usize).eq(walked)
+                        && params.iter().eq(l.params.iter().map(|p| &p.shape))
+                });
+        agrees.then_some(&self.blobs[..])
+    }
+}
