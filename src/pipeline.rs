@@ -548,22 +548,30 @@ mod tests {
 
     #[test]
     fn rebatch_resizes_every_blob() {
-        let net = format!(
+        let a = analyzed_text(&conv_relu_fc(), NextNet::Resized);
+        assert_eq!(rebatch(&a), Some(conv_relu_fc_at_3()));
+    }
+
+    /// A convolution, a ReLU in place and an InnerProduct on `INPUT`.
+    fn conv_relu_fc() -> String {
+        format!(
             "{INPUT}
              layer {{ name: 'conv' type: 'Convolution' bottom: 'data' top: 'conv'
                      convolution_param {{ num_output: 4 kernel_size: 3 }} }}
              layer {{ name: 'relu' type: 'ReLU' bottom: 'conv' top: 'conv' }}
              layer {{ name: 'fc' type: 'InnerProduct' bottom: 'conv' top: 'fc'
                      inner_product_param {{ num_output: 10 }} }}"
-        );
-        let a = analyzed_text(&net, NextNet::Resized);
-        // At 3: 3*3*8*8 = 576; the 3x3 convolution makes 6x6 planes, 3*4*6*6 = 432; 3*10.
-        let want = vec![
+        )
+    }
+
+    /// `conv_relu_fc`'s blobs at 3: 3*3*8*8 = 576; the 3x3 convolution makes 6x6 planes,
+    /// 3*4*6*6 = 432; 3*10.
+    fn conv_relu_fc_at_3() -> Vec<BlobSize> {
+        vec![
             (Shape::from([3, 3, 8, 8]), 576),
             ([3, 4, 6, 6].into(), 432),
             ([3, 10].into(), 30),
-        ];
-        assert_eq!(rebatch(&a), Some(want));
+        ]
     }
 
     /// What `rebatch::ahead` finds from the nodes, checked against the walk, and what
@@ -588,22 +596,10 @@ mod tests {
 
     #[test]
     fn ahead_of_the_walk_the_net_is_resized_as_after_it() {
-        let net = format!(
-            "{INPUT}
-             layer {{ name: 'conv' type: 'Convolution' bottom: 'data' top: 'conv'
-                     convolution_param {{ num_output: 4 kernel_size: 3 }} }}
-             layer {{ name: 'relu' type: 'ReLU' bottom: 'conv' top: 'conv' }}
-             layer {{ name: 'fc' type: 'InnerProduct' bottom: 'conv' top: 'fc'
-                     inner_product_param {{ num_output: 10 }} }}"
-        );
-        let w = walked_text(&net);
-        // As in `rebatch_resizes_every_blob`: the batch of 2 found from the input, + 1.
-        let want = vec![
-            (Shape::from([3, 3, 8, 8]), 576),
-            ([3, 4, 6, 6].into(), 432),
-            ([3, 10].into(), 30),
-        ];
-        assert_eq!(ahead_and_rebatch(&w), (Some(want.clone()), Some(want)));
+        let w = walked_text(&conv_relu_fc());
+        // The batch of 2 found from the input, + 1.
+        let want = Some(conv_relu_fc_at_3());
+        assert_eq!(ahead_and_rebatch(&w), (want.clone(), want));
         // Checked against a walk it does not match, it is not used.
         let ahead = rebatch::ahead("t", &w.nodes, &w.walk).unwrap();
         let at = |batch| WalkOptions {
@@ -612,16 +608,14 @@ mod tests {
         };
         assert!(ahead.sizes(&w.analysis, &at(3)).is_some());
         assert!(ahead.sizes(&w.analysis, &at(4)).is_none());
-        let other = walked_text(&format!(
-            "{INPUT}
-             layer {{ name: 'conv' type: 'Convolution' bottom: 'data' top: 'conv'
-                     convolution_param {{ num_output: 5 kernel_size: 3 }} }}
-             layer {{ name: 'relu' type: 'ReLU' bottom: 'conv' top: 'relu' }}
-             layer {{ name: 'fc' type: 'InnerProduct' bottom: 'relu' top: 'fc'
-                     inner_product_param {{ num_output: 10 }} }}"
-        ));
-        // The parameters differ in the convolution, the blobs from the ReLU on.
-        assert!(ahead.sizes(&other.analysis, &at(3)).is_none());
+        // Other parameters in the convolution; the ReLU not in place (one blob more).
+        for (from, to) in [
+            ("num_output: 4", "num_output: 5"),
+            ("top: 'conv' }", "top: 'relu' }"),
+        ] {
+            let other = walked_text(&conv_relu_fc().replace(from, to));
+            assert!(ahead.sizes(&other.analysis, &at(3)).is_none(), "{to}");
+        }
         // What only a walk can tell is left to one.
         for net in [over_the_batch(), fixed_shape()] {
             assert_eq!(ahead_and_rebatch(&walked_text(&net)), (None, None), "{net}");
