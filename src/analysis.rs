@@ -659,7 +659,6 @@ pub fn walk(
     }
 
     backward_analysis(file, &mut layers, &mut blobs, opts.force_backward)?;
-    check_totals(file, &layers)?;
     Ok(Analysis { layers, blobs })
 }
 
@@ -757,7 +756,7 @@ fn pass_through(
 /// The second half of Net::Init: walking back from the losses, a layer runs backward only if
 /// it contributes to a loss and some top's gradient is wanted; then force_backward; then the
 /// backward MACs that follow (SPEC §2: the weight gradient and the bottom gradient each cost
-/// the forward MACs again).
+/// the forward MACs again), and the net's totals checked.
 fn backward_analysis(
     file: &str,
     layers: &mut [LayerInfo],
@@ -810,16 +809,27 @@ fn backward_analysis(
             }
         }
     }
+    // The backward MACs, then the report's totals, which are 64-bit counts: a net whose
+    // figures would not fit is refused with the layer where they overflow, never reported with
+    // a wrapped or clamped figure. One pass for both, over a list that no longer fits a cache;
+    // a layer's own backward MACs overflowing is the error reported, wherever the totals
+    // overflowed first.
+    let mut totals = Totals::default();
+    let mut totals_overflow = None;
     for l in layers.iter_mut() {
-        if !l.need_backward {
-            continue;
+        if l.need_backward {
+            l.backward_passes = backward_times(l, force_backward);
+            l.macs
+                .checked_mul(u64::from(l.backward_passes))
+                .ok_or_else(|| too_many(file, l, "backward MACs"))?;
         }
-        l.backward_passes = backward_times(l, force_backward);
-        l.macs
-            .checked_mul(u64::from(l.backward_passes))
-            .ok_or_else(|| too_many(file, l, "backward MACs"))?;
+        if totals_overflow.is_none() {
+            if let Err(what) = totals.add(l.macs, l.flops, l.backward_macs()) {
+                totals_overflow = Some(too_many(file, l, what));
+            }
+        }
     }
-    Ok(())
+    totals_overflow.map_or(Ok(()), Err)
 }
 
 /// How many times a layer's backward pass repeats its forward MACs: once for the weight
@@ -828,18 +838,6 @@ fn backward_times(l: &LayerInfo, force_backward: bool) -> u8 {
     let weights = l.params.iter().any(ParamInfo::learns) || force_backward && !l.params.is_empty();
     let data = l.bottom_need_backward.iter().any(|&b| b);
     u8::from(weights) + u8::from(data)
-}
-
-/// The report's totals are 64-bit counts: a net whose sums would not fit is refused with the
-/// layer where they overflow, never reported with a wrapped or clamped figure.
-fn check_totals(file: &str, layers: &[LayerInfo]) -> Result<()> {
-    let mut totals = Totals::default();
-    for l in layers {
-        totals
-            .add(l.macs, l.flops, l.backward_macs())
-            .map_err(|what| too_many(file, l, what))?;
-    }
-    Ok(())
 }
 
 /// The net's forward MACs, FLOPs and backward MACs so far.

@@ -38,7 +38,7 @@ pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobS
         let top_ids = l.top_ids().iter().enumerate();
         let tops = top_ids.map(|(j, id)| (id, l.top_in_place(j)));
         resize(&out, tops, &mut blobs)?;
-        // The walk's overflow checks (`backward_analysis`, `check_totals`) at this batch (with
+        // The walk's overflow checks (`analysis::backward_analysis`) at this batch (with
         // the same `force_backward`, the backward pass repeats the forward as often).
         let back = out.macs.checked_mul(u64::from(l.backward_passes()))?;
         totals.add(out.macs, out.flops, back).ok()?;
