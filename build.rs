@@ -58,7 +58,9 @@ fn main() {
 
 /// The optional sub-messages of LayerParameter (`convolution_param` and the like): the enum
 /// `SubParam` with a variant per field, its wire-format methods, and per field the accessors
-/// `x_param()`, `x_param_mut()` (set to the default first if unset) and `set_x_param()`.
+/// `x_param()`, `x_param_mut()` (set to the default first if unset, copied first if shared) and
+/// `set_x_param()`. Each sub-message is in an `Arc`, so that the layers of a net that repeat
+/// one share it (`SharedSubs`).
 fn layer_sub_params(fds: &prost_types::FileDescriptorSet) -> String {
     use prost_types::field_descriptor_proto::{Label, Type};
     let layer = fds
@@ -85,9 +87,17 @@ fn layer_sub_params(fds: &prost_types::FileDescriptorSet) -> String {
     s.push_str("/// One set optional sub-message of a LayerParameter.\n");
     s.push_str("#[derive(Clone, PartialEq, Debug)]\npub enum SubParam {\n");
     for (name, variant, ty, _) in &subs {
-        writeln!(s, "    /// `{name}`\n    {variant}(Box<{ty}>),").unwrap();
+        writeln!(s, "    /// `{name}`\n    {variant}(Arc<{ty}>),").unwrap();
     }
     s.push_str("}\n\nimpl SubParam {\n");
+    let numbers: Vec<String> = subs.iter().map(|(.., n)| n.to_string()).collect();
+    writeln!(
+        s,
+        "    /// Whether `tag` is a sub-message field.\n    \
+         fn is_field(tag: u32) -> bool {{\n        matches!(tag, {})\n    }}\n",
+        numbers.join(" | ")
+    )
+    .unwrap();
     // Each method is one match with an arm per field: (doc, signature, scrutinee, arm).
     let arm = |pattern: &str, value: &str| -> String {
         subs.iter()
@@ -100,17 +110,24 @@ fn layer_sub_params(fds: &prost_types::FileDescriptorSet) -> String {
     let methods = [
         ("The field number.", "pub fn tag(&self) -> u32", "self", arm("SubParam::{V}(_)", "{N}"), ""),
         (
+            "Whether both are the same field with equal contents: at once when they share one.",
+            "fn same(&self, other: &SubParam) -> bool",
+            "(self, other)",
+            arm("(SubParam::{V}(a), SubParam::{V}(b))", "Arc::ptr_eq(a, b) || a == b"),
+            "            _ => false,\n",
+        ),
+        (
             "An unset sub-message for field `tag`, or `None` if `tag` is not one.",
             "fn empty(tag: u32) -> Option<SubParam>",
             "tag",
-            arm("{N}", "Some(SubParam::{V}(Box::default()))"),
+            arm("{N}", "Some(SubParam::{V}(Arc::default()))"),
             "            _ => None,\n",
         ),
         (
-            "Merges the wire into the sub-message, whatever its type.",
+            "Merges the wire into the sub-message, whatever its type (into a copy if shared).",
             "fn merge(&mut self, wire_type: WireType, buf: &mut impl Buf, ctx: DecodeContext) -> Result<(), DecodeError>",
             "self",
-            arm("SubParam::{V}(m)", "message::merge(wire_type, &mut **m, buf, ctx)"),
+            arm("SubParam::{V}(m)", "message::merge(wire_type, Arc::make_mut(m), buf, ctx)"),
             "",
         ),
         (
@@ -147,9 +164,9 @@ fn layer_sub_params(fds: &prost_types::FileDescriptorSet) -> String {
              Some(SubParam::{variant}(m)) => Some(m),\n            _ => None,\n        }}\n    }}\n\n    \
              pub fn {name}_mut(&mut self) -> &mut {ty} {{\n        \
              match self.sub_param_mut({n}) {{\n            \
-             Some(SubParam::{variant}(m)) => m,\n            _ => unreachable!(\"field {n} holds {variant}\"),\n        }}\n    }}\n\n    \
+             Some(SubParam::{variant}(m)) => Arc::make_mut(m),\n            _ => unreachable!(\"field {n} holds {variant}\"),\n        }}\n    }}\n\n    \
              pub fn set_{name}(&mut self, value: Option<{ty}>) {{\n        \
-             self.set_sub_param({n}, value.map(|m| SubParam::{variant}(Box::new(m))));\n    }}\n"
+             self.set_sub_param({n}, value.map(|m| SubParam::{variant}(Arc::new(m))));\n    }}\n"
         )
         .unwrap();
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use prost::Message as _;
 
 use crate::error::{Error, Result};
-use crate::proto::{LayerParameter, NetParameter, SolverParameter};
+use crate::proto::{LayerParameter, NetParameter, SharedSubs, SolverParameter};
 use crate::textformat::{self, Pos, MSG_LABELMAP, MSG_NETPARAMETER, MSG_SOLVERPARAMETER};
 
 /// A warning tied to a place in a file.
@@ -180,25 +180,36 @@ fn load_in_pieces(
     let text = std::io::Cursor::new(head).chain(f);
     // Each piece's layers are decoded on the thread that read it, into the `Arc`s the walks
     // share; the few other fields are merged here, in order. Decoded on both threads rather than
-    // all on this one, the 100k-layer net's peak is some 8-12 MiB lower.
-    let decode = |piece: &textformat::Parsed| {
-        let (mut piece_layers, mut others) = (Vec::new(), Vec::new());
-        let keep = |wire: &[u8]| {
-            others.extend_from_slice(wire);
-            Ok(())
-        };
-        decode_into(&piece.wire, keep, &mut piece_layers).map(|()| (piece_layers, others))
+    // all on this one, the 100k-layer net's peak is some 8-12 MiB lower. Each thread's layers
+    // share the sub-messages they repeat, across its pieces.
+    let new_decoder = || {
+        let mut shared = SharedSubs::default();
+        move |piece: &textformat::Parsed| {
+            let (mut piece_layers, mut others) = (Vec::new(), Vec::new());
+            let keep = |wire: &[u8]| {
+                others.extend_from_slice(wire);
+                Ok(())
+            };
+            decode_into(&piece.wire, keep, &mut piece_layers, &mut shared)
+                .map(|()| (piece_layers, others))
+        }
     };
-    let read = textformat::parse_pieces(text, MSG_NETPARAMETER, block, decode, |piece, decoded| {
-        root_fields.append(&mut piece.root_fields);
-        unknown.append(&mut piece.unknown);
-        root_names.append(&mut piece.unknown_root_names);
-        let Ok((mut piece_layers, others)) = decoded else {
-            return false;
-        };
-        layers.append(&mut piece_layers);
-        net.merge(others.as_slice()).is_ok()
-    });
+    let read = textformat::parse_pieces(
+        text,
+        MSG_NETPARAMETER,
+        block,
+        new_decoder,
+        |piece, decoded| {
+            root_fields.append(&mut piece.root_fields);
+            unknown.append(&mut piece.unknown);
+            root_names.append(&mut piece.unknown_root_names);
+            let Ok((mut piece_layers, others)) = decoded else {
+                return false;
+            };
+            layers.append(&mut piece_layers);
+            net.merge(others.as_slice()).is_ok()
+        },
+    );
     if !matches!(read, Ok(true)) || root_kind(&root_names) != RootKind::Net {
         return Ok(None);
     }
@@ -351,8 +362,9 @@ type Decoding = std::result::Result<(NetParameter, Vec<Arc<LayerParameter>>), pr
 
 /// A NetParameter from its wire format, with each `layer` (`count` of them) decoded into its
 /// own `Arc` rather than into `NetParameter::layer`: moving them from that vector into the walks'
-/// `Arc`s held a large net twice at once. Anything unexpected in the wire is left to prost,
-/// which decodes or refuses it.
+/// `Arc`s held a large net twice at once. Layers that repeat a sub-message share it
+/// (`LayerParameter::merge_shared`). Anything unexpected in the wire is left to prost, which
+/// decodes or refuses it.
 ///
 /// One thread: decoding half the layers on a second one saved no time measurably once layers
 /// got small (2926249), and the second thread's heap left its pages to the first unevenly, so
@@ -360,17 +372,20 @@ type Decoding = std::result::Result<(NetParameter, Vec<Arc<LayerParameter>>), pr
 fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
     let mut net = NetParameter::default();
     let mut layers = Vec::with_capacity(count);
-    decode_into(wire, |other| net.merge(other), &mut layers)?;
+    let mut shared = SharedSubs::default();
+    decode_into(wire, |other| net.merge(other), &mut layers, &mut shared)?;
     Ok((net, layers))
 }
 
 /// `decode_layers_apart` onto layers decoded so far, handing the wire of the net's other fields
 /// to `others` in order: the wire of a net read in pieces is decoded piece by piece, its layers
-/// on two threads and its other fields merged on one.
+/// on two threads and its other fields merged on one. The layers share sub-messages with those
+/// decoded before them with `shared`.
 fn decode_into(
     wire: &[u8],
     mut others: impl FnMut(&[u8]) -> std::result::Result<(), prost::DecodeError>,
     layers: &mut Vec<Arc<LayerParameter>>,
+    shared: &mut SharedSubs,
 ) -> std::result::Result<(), prost::DecodeError> {
     let mut rest = wire;
     while !rest.is_empty() {
@@ -384,7 +399,7 @@ fn decode_into(
                 let mut layer = Arc::new(LayerParameter::default());
                 Arc::get_mut(&mut layer)
                     .expect("a new Arc is not shared")
-                    .merge(body)?;
+                    .merge_shared(body, shared)?;
                 layers.push(layer);
             }
             _ => others(&rest[..rest.len() - field.after.len()])?,
@@ -572,6 +587,40 @@ mod tests {
             pieces > 100 && declined > 10,
             "{pieces} read, {declined} declined"
         );
+    }
+
+    #[test]
+    fn layers_read_together_share_the_sub_messages_they_repeat() {
+        // resblock.prototxt's three convolutions have one convolution_param.
+        let file = format!("{}/testdata/resblock.prototxt", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read(&file).unwrap();
+        let opts = ReadOptions::default();
+        let whole = load_bytes(file.clone(), &text, opts, &mut Vec::new()).unwrap();
+        // One piece, which the calling thread reads and decodes.
+        let piece = load_in_pieces(&file, 0, 1 << 20, opts, &mut Vec::new()).unwrap();
+        for net in [whole, piece.unwrap()] {
+            let mut layers = net.layers;
+            let convs: Vec<usize> = (0..layers.len())
+                .filter(|&i| layers[i].convolution_param().is_some())
+                .collect();
+            assert_eq!(convs.len(), 3);
+            // The accessor's reference is into the sub-message's `Arc`: one address, one copy.
+            let at = |layers: &[Arc<LayerParameter>], i: usize| {
+                std::ptr::from_ref(layers[i].convolution_param().unwrap())
+            };
+            assert!(convs
+                .iter()
+                .all(|&i| at(&layers, i) == at(&layers, convs[0])));
+            // Changed in one layer, it is copied for that layer alone.
+            let changed = Arc::make_mut(&mut layers[convs[1]]).convolution_param_mut();
+            assert_eq!(changed.num_output, Some(16));
+            changed.num_output = Some(32);
+            let num_output = |i: usize| layers[i].convolution_param().unwrap().num_output;
+            let nums: Vec<_> = convs.iter().map(|&i| num_output(i)).collect();
+            assert_eq!(nums, [Some(16), Some(32), Some(16)]);
+            assert_eq!(at(&layers, convs[0]), at(&layers, convs[2]));
+            assert_ne!(at(&layers, convs[0]), at(&layers, convs[1]));
+        }
     }
 
     #[test]

@@ -31,32 +31,38 @@ fn read_in_pieces_pausing(
         let lines: Vec<u32> = piece.root_fields.iter().map(|(_, p)| p.line).collect();
         (piece.wire.clone(), lines, std::thread::current().id())
     };
-    let read = parse_pieces(src, MSG_NETPARAMETER, block, decode, |piece, decoded| {
-        if pause > 0 && count % pause == 0 {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        let (wire, lines, thread) = decoded;
-        assert!(
-            wire == piece.wire,
-            "piece {count}: decoded from another piece"
-        );
-        // Decoded before its lines were shifted: a piece after the first starts with a field.
-        assert!(
-            count == 0 || lines.first() == Some(&1),
-            "piece {count}: {lines:?}"
-        );
-        if !threads.contains(&thread) {
-            threads.push(thread);
-        }
-        joined.wire.extend_from_slice(&wire);
-        joined.root_fields.append(&mut piece.root_fields);
-        joined.unknown.append(&mut piece.unknown);
-        joined
-            .unknown_root_names
-            .append(&mut piece.unknown_root_names);
-        count += 1;
-        true
-    });
+    let read = parse_pieces(
+        src,
+        MSG_NETPARAMETER,
+        block,
+        || decode,
+        |piece, decoded| {
+            if pause > 0 && count % pause == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let (wire, lines, thread) = decoded;
+            assert!(
+                wire == piece.wire,
+                "piece {count}: decoded from another piece"
+            );
+            // Decoded before its lines were shifted: a piece after the first starts with a field.
+            assert!(
+                count == 0 || lines.first() == Some(&1),
+                "piece {count}: {lines:?}"
+            );
+            if !threads.contains(&thread) {
+                threads.push(thread);
+            }
+            joined.wire.extend_from_slice(&wire);
+            joined.root_fields.append(&mut piece.root_fields);
+            joined.unknown.append(&mut piece.unknown);
+            joined
+                .unknown_root_names
+                .append(&mut piece.unknown_root_names);
+            count += 1;
+            true
+        },
+    );
     (read.unwrap().then_some(joined), count, threads.len())
 }
 

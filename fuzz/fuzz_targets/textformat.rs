@@ -42,7 +42,7 @@ fn in_pieces(data: &[u8], block: usize) -> Option<Parsed> {
         data,
         MSG_NETPARAMETER,
         block,
-        |_| (),
+        || |_: &Parsed| (),
         |piece, ()| {
             joined.wire.extend_from_slice(&piece.wire);
             joined.root_fields.append(&mut piece.root_fields);

@@ -107,7 +107,9 @@ fn same_rule_input(
         && top.len() == lp.top.len()
         && *r#type == lp.r#type
         && *param == lp.param
-        && *sub == lp.sub
+        // Nearly every layer shares its sub-messages with the others like it (SharedSubs):
+        // those compare at once.
+        && sub.same(&lp.sub)
         && *rare == lp.rare
         && seen_bottoms.len() == bottoms.len()
         && seen_bottoms.iter().zip(bottoms).all(|(a, b)| a == *b)
@@ -117,6 +119,7 @@ fn same_rule_input(
 mod tests {
     use super::*;
     use crate::layers::Phase;
+    use crate::proto::SharedSubs;
     use crate::textformat::MSG_LAYERPARAMETER;
 
     fn layer(text: &str) -> LayerParameter {
@@ -183,6 +186,32 @@ mod tests {
         assert!(!lent(&mut memo, &conv("h", 64), &small));
         assert!(lent(&mut memo, &conv("i", 64), &small));
         assert_eq!(memo.kept, 4);
+    }
+
+    #[test]
+    fn layers_sharing_their_sub_messages_are_alike_at_once() {
+        // A NaN equals nothing, so these layers differ field by field; the two read with one
+        // SharedSubs share their convolution_param, and are alike without looking into it.
+        let text = "type: 'Convolution' bottom: 'x' top: 'y' convolution_param { num_output: 4 \
+                    kernel_size: 1 weight_filler { type: 'gaussian' std: nan } }";
+        let wire = crate::textformat::parse(text.as_bytes(), MSG_LAYERPARAMETER)
+            .unwrap()
+            .wire;
+        let mut shared = SharedSubs::default();
+        let mut read_shared = || {
+            let mut lp = LayerParameter::default();
+            lp.merge_shared(&wire, &mut shared).unwrap();
+            lp
+        };
+        let (a, b) = (read_shared(), read_shared());
+        let apart = layer(text);
+        assert_ne!(a, b);
+        let bottom = Shape::from([1, 3, 5, 5]);
+        let mut memo = Memo::default();
+        assert_eq!(run(&mut memo, &a, &bottom).tops, [vec![1, 4, 5, 5]]);
+        assert!(lent(&mut memo, &b, &bottom));
+        assert!(!lent(&mut memo, &apart, &bottom));
+        assert_eq!(memo.kept, 2);
     }
 
     #[test]

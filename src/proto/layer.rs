@@ -4,15 +4,18 @@
 //! layer sets one or two of them. Here they are a short list, kept sorted by field number so
 //! that equal layers compare equal; build.rs writes the list's element type (`SubParam`) and
 //! the per-field accessors (`convolution_param()`, `convolution_param_mut()`,
-//! `set_convolution_param()`) from caffe.proto.
+//! `set_convolution_param()`) from caffe.proto. Each sub-message is in an `Arc`: a net's
+//! layers mostly repeat a few, which its reader decodes once each and shares (`SharedSubs`).
 
 use std::borrow::Cow;
+use std::hash::BuildHasher as _;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 
 use prost::bytes::{Buf, BufMut};
 use prost::encoding::{self, message, skip_field, DecodeContext, WireType};
-use prost::DecodeError;
+use prost::{DecodeError, Message as _};
 
 use super::*;
 
@@ -66,6 +69,13 @@ enum Subs {
 }
 
 impl SubParams {
+    /// Whether both lists are equal, sub-messages shared between them compared at once rather
+    /// than field by field (the walk's memo compares layers that nearly all share theirs).
+    pub fn same(&self, other: &SubParams) -> bool {
+        let (a, b) = (self.as_slice(), other.as_slice());
+        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same(b))
+    }
+
     fn as_slice(&self) -> &[SubParam] {
         match &self.0 {
             Subs::None => &[],
@@ -142,14 +152,18 @@ impl LayerParameter {
     fn sub_param_mut(&mut self, tag: u32) -> Option<&mut SubParam> {
         let at = self.sub.as_slice().partition_point(|s| s.tag() < tag);
         if self.sub.as_slice().get(at).is_none_or(|s| s.tag() != tag) {
-            let empty = SubParam::empty(tag)?;
-            match self.sub.0 {
-                // A layer's first, the usual case, without a vector.
-                Subs::None => self.sub.0 = Subs::One(empty),
-                _ => self.sub.edit(|v| v.insert(at, empty)),
-            }
+            self.insert_sub_param(at, SubParam::empty(tag)?);
         }
         Some(&mut self.sub.as_mut_slice()[at])
+    }
+
+    /// Puts a sub-message of a field the layer does not set at `at`, its place in the order.
+    fn insert_sub_param(&mut self, at: usize, sub: SubParam) {
+        match self.sub.0 {
+            // A layer's first, the usual case, without a vector.
+            Subs::None => self.sub.0 = Subs::One(sub),
+            _ => self.sub.edit(|v| v.insert(at, sub)),
+        }
     }
 
     fn set_sub_param(&mut self, tag: u32, value: Option<SubParam>) {
@@ -160,6 +174,100 @@ impl LayerParameter {
                 v.insert(at, value);
             }
         });
+    }
+
+    /// `merge` of a layer's wire (as `Message::merge` reads it), with a sub-message whose wire
+    /// is one `shared` holds taken from there rather than decoded: the layers decoded with one
+    /// `SharedSubs` that repeat a sub-message then share one copy of it. A sub-message field the
+    /// wire gives twice is merged as protobuf has it, the second time into a copy of its own.
+    pub fn merge_shared(
+        &mut self,
+        wire: &[u8],
+        shared: &mut SharedSubs,
+    ) -> Result<(), DecodeError> {
+        let ctx = DecodeContext::default();
+        let mut buf = wire;
+        while !buf.is_empty() {
+            let field = buf;
+            let (tag, wire_type) = encoding::decode_key(&mut buf)?;
+            if wire_type == WireType::LengthDelimited
+                && SubParam::is_field(tag)
+                && self.sub_param(tag).is_none()
+            {
+                // The whole field, key and all, when it is short enough to be shared.
+                let key_len = field.len() - buf.len();
+                let whole = payload_len(buf)
+                    .and_then(|len| len.checked_add(key_len))
+                    .filter(|&len| len <= SHARED_LEN && len <= field.len())
+                    .map(|len| &field[..len]);
+                if let Some(whole) = whole {
+                    let hash = shared.seen.hasher().hash_one(whole);
+                    if let Some(sub) = shared.get(hash, whole) {
+                        let at = self.sub.as_slice().partition_point(|s| s.tag() < tag);
+                        self.insert_sub_param(at, sub.clone());
+                        buf = &field[whole.len()..];
+                        continue;
+                    }
+                    self.merge_field(tag, wire_type, &mut buf, ctx.clone())?;
+                    let sub = self.sub_param(tag).expect("a sub-message just read");
+                    shared.put(hash, whole, sub.clone());
+                    continue;
+                }
+            }
+            self.merge_field(tag, wire_type, &mut buf, ctx.clone())?;
+        }
+        Ok(())
+    }
+}
+
+/// The length of a length-delimited field's payload with its length's varint, or `None` when
+/// that varint is broken (which `merge_field` then reports).
+fn payload_len(buf: &[u8]) -> Option<usize> {
+    let mut rest = buf;
+    let len = usize::try_from(encoding::decode_varint(&mut rest).ok()?).ok()?;
+    (buf.len() - rest.len()).checked_add(len)
+}
+
+/// The longest sub-message field (key, length and payload) that `SharedSubs` keeps: a layer's
+/// parameters are mostly a few dozen bytes, and longer ones (a list of values) seldom repeat.
+const SHARED_LEN: usize = 256;
+
+/// The most sub-messages `SharedSubs` keeps before it starts again: a net repeats its blocks
+/// close together, and one of all different layers then costs a few hundred KiB at most.
+const SHARED_MAX: usize = 1024;
+
+/// The sub-messages decoded so far by `merge_shared`, by their fields' wire, for the next
+/// layers to share. One per decoding thread, for as long as it decodes one net: it holds no
+/// layer, only the sub-messages the layers hold too.
+#[derive(Default)]
+pub struct SharedSubs {
+    /// By the hash of the field's bytes: the place of the bytes in `bytes` and the sub-message.
+    /// A field whose hash another has is not kept (with a 64-bit seeded hash, next to never).
+    seen: foldhash::HashMap<u64, (u32, u32, SubParam)>,
+    /// The fields' bytes, one after the other.
+    bytes: Vec<u8>,
+}
+
+impl SharedSubs {
+    /// The sub-message of the field `whole`, whose hash is `hash`, if it is kept.
+    fn get(&self, hash: u64, whole: &[u8]) -> Option<&SubParam> {
+        let (start, end, sub) = self.seen.get(&hash)?;
+        (self.bytes[*start as usize..*end as usize] == *whole).then_some(sub)
+    }
+
+    /// Keeps `sub`, decoded from the field `whole` (at most `SHARED_LEN` bytes).
+    fn put(&mut self, hash: u64, whole: &[u8], sub: SubParam) {
+        if self.seen.len() == SHARED_MAX {
+            self.seen.clear();
+            self.bytes.clear();
+        }
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.seen.entry(hash) {
+            // At most SHARED_MAX fields of SHARED_LEN bytes: a u32 holds their places.
+            let place = |at: usize| u32::try_from(at).expect("SharedSubs holds under 4 GiB");
+            let start = place(self.bytes.len());
+            self.bytes.extend_from_slice(whole);
+            slot.insert((start, place(self.bytes.len()), sub));
+        }
     }
 }
 
@@ -615,6 +723,159 @@ mod tests {
             LayerParameter::decode(wire.as_slice()).unwrap().r#type(),
             "Mine"
         );
+    }
+
+    /// Layers decoded from `wires` in turn, sharing sub-messages through one `SharedSubs`.
+    fn decode_shared(wires: &[&[u8]]) -> Vec<LayerParameter> {
+        let mut shared = SharedSubs::default();
+        let decode = |wire: &&[u8]| {
+            let mut layer = LayerParameter::default();
+            layer.merge_shared(wire, &mut shared).unwrap();
+            layer
+        };
+        wires.iter().map(decode).collect()
+    }
+
+    fn conv(layer: &LayerParameter) -> &Arc<ConvolutionParameter> {
+        match layer.sub_param(106) {
+            Some(SubParam::ConvolutionParam(conv)) => conv,
+            other => panic!("no convolution_param: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn repeated_sub_messages_are_shared_until_changed() {
+        let conv_text = |name: &str, n: u32| {
+            read(&format!(
+                "name: '{name}' type: 'Convolution' pooling_param {{ pool: AVE }} \
+                 convolution_param {{ num_output: {n} kernel_size: 3 \
+                 weight_filler {{ type: 'msra' }} }}"
+            ))
+            .0
+        };
+        let wires = [conv_text("a", 8), conv_text("b", 8), conv_text("c", 16)];
+        let wires: Vec<&[u8]> = wires.iter().map(Vec::as_slice).collect();
+        let mut l = decode_shared(&wires);
+        // Each as prost's own reading has it.
+        for (layer, wire) in l.iter().zip(&wires) {
+            assert_eq!(*layer, LayerParameter::decode(*wire).unwrap());
+        }
+        assert!(Arc::ptr_eq(conv(&l[0]), conv(&l[1])));
+        assert!(!Arc::ptr_eq(conv(&l[0]), conv(&l[2])));
+        assert_eq!(conv(&l[2]).num_output, Some(16));
+        // Every sub-message of a layer is shared, each with its own kind.
+        let pooling = |l: &LayerParameter| match l.sub_param(121) {
+            Some(SubParam::PoolingParam(p)) => Arc::clone(p),
+            other => panic!("no pooling_param: {other:?}"),
+        };
+        assert!(Arc::ptr_eq(&pooling(&l[0]), &pooling(&l[2])));
+        // A change to one layer's copy is that layer's alone.
+        l[1].convolution_param_mut().num_output = Some(4);
+        l[1].convolution_param_mut().weight_filler = None;
+        assert_eq!(l[1].convolution_param().unwrap().num_output, Some(4));
+        let first = l[0].convolution_param().unwrap();
+        assert_eq!(first.num_output, Some(8));
+        assert_eq!(first.weight_filler.as_ref().unwrap().r#type(), "msra");
+        assert!(!Arc::ptr_eq(conv(&l[0]), conv(&l[1])));
+        // Set anew, likewise.
+        let mut d = l[0].clone();
+        d.set_convolution_param(Some(ConvolutionParameter::default()));
+        assert_eq!(d.convolution_param().unwrap().num_output, None);
+        assert_eq!(conv(&l[0]).num_output, Some(8));
+    }
+
+    #[test]
+    fn a_sub_message_given_twice_is_merged_not_shared() {
+        let (once, _) = read("name: 'a' convolution_param { num_output: 8 }");
+        let (kernel, _) = read("convolution_param { kernel_size: 3 }");
+        let (pooling, _) = read("pooling_param { pool: AVE }");
+        let twice = [once.as_slice(), &pooling, &kernel].concat();
+        let doubled = [kernel.as_slice(), &kernel].concat();
+        let l = decode_shared(&[&once, &twice, &once, &kernel, &doubled]);
+        let read_as = |l: &LayerParameter| {
+            let conv = l.convolution_param().unwrap();
+            (conv.num_output, conv.kernel_size.clone())
+        };
+        // The second convolution_param is merged into the first, as protobuf does, though
+        // the first was one the table held.
+        assert_eq!(l[1], LayerParameter::decode(twice.as_slice()).unwrap());
+        assert_eq!(read_as(&l[1]), (Some(8), vec![3]));
+        // Into a copy: the layers before and after keep the one read once, shared.
+        assert_eq!(read_as(&l[0]), (Some(8), vec![]));
+        assert!(Arc::ptr_eq(conv(&l[0]), conv(&l[2])));
+        // What the table keeps for a field is that field alone, not what it was merged into.
+        assert_eq!(read_as(&l[3]), (None, vec![3]));
+        // The same field twice: merged with itself, a repeated field's values twice over.
+        assert_eq!(l[4], LayerParameter::decode(doubled.as_slice()).unwrap());
+        assert_eq!(read_as(&l[4]), (None, vec![3, 3]));
+        assert_eq!(read_as(&l[3]), (None, vec![3]));
+    }
+
+    #[test]
+    fn long_or_many_sub_messages_are_not_kept() {
+        // 150 kernel sizes: a field of 304 bytes, longer than SHARED_LEN.
+        let sizes = "kernel_size: 1 ".repeat(150);
+        let (long, _) = read(&format!("convolution_param {{ {sizes} }}"));
+        let layers = decode_shared(&[&long, &long]);
+        assert_eq!(layers[0], layers[1]);
+        assert_eq!(
+            layers[0].convolution_param().unwrap().kernel_size.len(),
+            150
+        );
+        assert!(!Arc::ptr_eq(conv(&layers[0]), conv(&layers[1])));
+        // After SHARED_MAX different ones the table starts again: it then holds one.
+        let mut shared = SharedSubs::default();
+        let mut first = None;
+        for n in 0..=SHARED_MAX {
+            let (wire, _) = read(&format!("convolution_param {{ num_output: {n} }}"));
+            let mut layer = LayerParameter::default();
+            layer.merge_shared(&wire, &mut shared).unwrap();
+            first.get_or_insert((wire, layer));
+        }
+        assert_eq!(shared.seen.len(), 1);
+        // `convolution_param { num_output: 1024 }`: key 0xd2 0x06, length 3, field 1 a varint.
+        assert_eq!(shared.bytes, [0xd2, 0x06, 3, 0x08, 0x80, 0x08]);
+        let (wire, layer) = first.unwrap();
+        let mut again = LayerParameter::default();
+        again.merge_shared(&wire, &mut shared).unwrap();
+        assert_eq!(again, layer);
+        assert!(!Arc::ptr_eq(conv(&again), conv(&layer)));
+    }
+
+    #[test]
+    fn broken_sub_message_fields_are_refused_as_prost_refuses_them() {
+        // convolution_param's key is 0xd2 0x06.
+        let huge = [
+            0xd2, 0x06, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ];
+        let cut = [0xd2, 0x06, 5, 0x08, 1];
+        let no_length = [0xd2, 0x06, 0x80];
+        let bad_inside = [0xd2, 0x06, 2, 0x08, 0x80];
+        for wire in [&huge[..], &cut, &no_length, &bad_inside] {
+            let mut shared = SharedSubs::default();
+            let mut layer = LayerParameter::default();
+            let got = layer.merge_shared(wire, &mut shared).unwrap_err();
+            let want = LayerParameter::decode(wire).unwrap_err();
+            assert_eq!(got.to_string(), want.to_string(), "{wire:?}");
+            assert!(shared.seen.is_empty(), "{wire:?}");
+        }
+    }
+
+    #[test]
+    fn shared_sub_messages_are_the_same_at_once() {
+        // A NaN equals nothing, itself included: compared field by field, these two differ.
+        let (nan, _) = read("scale_param { filler { type: 'constant' value: nan } }");
+        let (one, _) = read("scale_param { filler { type: 'constant' value: 1 } }");
+        let shared = decode_shared(&[&nan, &nan, &one]);
+        let apart = LayerParameter::decode(nan.as_slice()).unwrap();
+        assert_ne!(shared[0], shared[1]);
+        assert!(shared[0].sub.same(&shared[1].sub));
+        assert!(!shared[0].sub.same(&apart.sub));
+        assert!(!shared[0].sub.same(&shared[2].sub));
+        // Not shared, equal ones are the same too; other lists are not.
+        let one_apart = LayerParameter::decode(one.as_slice()).unwrap();
+        assert!(shared[2].sub.same(&one_apart.sub));
+        assert!(!shared[2].sub.same(&LayerParameter::default().sub));
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod layer;
 pub mod param_spec;
 
 pub use generated::*;
-pub use layer::{LayerParameter, Rare, SubParam, SubParams};
+pub use layer::{LayerParameter, Rare, SharedSubs, SubParam, SubParams};
 pub use param_spec::ParamSpec;
 
 /// prost's code, as generated: not ours to lint.

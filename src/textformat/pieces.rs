@@ -25,24 +25,26 @@ enum Piece<T> {
 
 /// Reads the text form of `MESSAGES[root]` from `src` in pieces of about `block` bytes, each
 /// cut at the start of a line that begins with a repeated message field of the root (a net's
-/// `layer`), runs `decode` on every piece read and calls `each` with the piece and what
-/// `decode` made of it, in order, the piece's positions already lines of the whole text. A
+/// `layer`), runs a decoder on every piece read and calls `each` with the piece and what the
+/// decoder made of it, in order, the piece's positions already lines of the whole text. A
 /// message's wire form is the concatenation of its fields', so the pieces' wire forms, one
 /// after the other, are the whole text's.
 ///
 /// A second thread reads and cuts the text, and reads and decodes pieces too while the calling
-/// thread, which runs `each`, has one waiting, so that both threads are kept busy: `decode` runs
-/// on the thread that read the piece, before its positions are shifted.
+/// thread, which runs `each`, has one waiting, so that both threads are kept busy: a piece is
+/// decoded on the thread that read it, before its positions are shifted. Each thread makes its
+/// decoder with `new_decoder`, once, so that a decoder may keep what it learns from one piece
+/// for the next ones it decodes (and drop it when the text is read).
 ///
 /// Returns `Ok(false)` when the text must be read whole instead, which then gives the same
 /// result or the error at its place: a piece did not read cleanly (a cut inside a message of a
 /// file written without indentation, or an error in the text), a non-repeated root field is set
 /// in two pieces, or `each` returned false. Pieces already handed on are then to be dropped.
-pub fn parse_pieces<R: Read + Send, T: Send>(
+pub fn parse_pieces<R: Read + Send, T: Send, D: FnMut(&Parsed) -> T>(
     src: R,
     root: usize,
     block: usize,
-    decode: impl Fn(&Parsed) -> T + Sync,
+    new_decoder: impl Fn() -> D + Sync,
     mut each: impl FnMut(&mut Parsed, T) -> bool,
 ) -> std::io::Result<bool> {
     let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel(QUEUE);
@@ -51,9 +53,12 @@ pub fn parse_pieces<R: Read + Send, T: Send>(
     // The texts sent and not yet taken.
     let texts = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let (texts, decode) = (&texts, &decode);
-        let reader =
-            s.spawn(move || cut_pieces(src, root, block, texts, decode, &piece_tx, &spare_rx));
+        let (texts, new_decoder) = (&texts, &new_decoder);
+        let reader = s.spawn(move || {
+            let decode = new_decoder();
+            cut_pieces(src, root, block, texts, decode, &piece_tx, &spare_rx)
+        });
+        let mut decode = new_decoder();
         // The lines of the pieces before the current one.
         let mut lines = 0u32;
         // Non-repeated root fields set by earlier pieces.
@@ -116,7 +121,7 @@ fn cut_pieces<T>(
     root: usize,
     block: usize,
     texts: &AtomicUsize,
-    decode: impl Fn(&Parsed) -> T,
+    mut decode: impl FnMut(&Parsed) -> T,
     pieces: &SyncSender<Piece<T>>,
     spares: &Receiver<Vec<u8>>,
 ) -> std::io::Result<bool> {
