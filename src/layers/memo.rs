@@ -29,6 +29,12 @@ fn reused(lp: &LayerParameter) -> bool {
 /// copy of each.
 const KEPT: usize = 4096;
 
+/// Results kept under one key (a type and bottom shapes) at most: each layer under that key is
+/// compared with every one of them, so a net whose layers all differ in their parameters (a
+/// generated one) would otherwise compare each with thousands. Real nets repeat a handful of
+/// layers per shape.
+const PER_KEY: usize = 16;
+
 /// The results of one walk (one `Ctx`): a memo must not outlive it.
 #[derive(Default)]
 pub struct Memo {
@@ -75,12 +81,15 @@ impl Memo {
         let result = infer(lp, bottoms, ctx)?;
         // Only results: an error stops the walk, and is worded for its own layer.
         if let (Ok(out), true) = (&result, self.kept < KEPT) {
-            self.kept += 1;
-            self.seen.entry(key).or_default().push(Seen {
-                layer: lp.clone(),
-                bottoms: bottoms.iter().map(|&b| b.clone()).collect(),
-                out: out.clone(),
-            });
+            let alike = self.seen.entry(key).or_default();
+            if alike.len() < PER_KEY {
+                self.kept += 1;
+                alike.push(Seen {
+                    layer: lp.clone(),
+                    bottoms: bottoms.iter().map(|&b| b.clone()).collect(),
+                    out: out.clone(),
+                });
+            }
         }
         Some(result.map(Cow::Owned))
     }
@@ -212,6 +221,30 @@ mod tests {
         assert!(lent(&mut memo, &b, &bottom));
         assert!(!lent(&mut memo, &apart, &bottom));
         assert_eq!(memo.kept, 2);
+    }
+
+    #[test]
+    fn few_layers_are_kept_alike() {
+        // Convolutions alike but for their filler, on one bottom: all under one key.
+        let conv = |std: usize| {
+            layer(&format!(
+                "type: 'Convolution' bottom: 'x' top: 'y' convolution_param {{ num_output: 4 \
+                 kernel_size: 1 weight_filler {{ type: 'gaussian' std: {std} }} }}"
+            ))
+        };
+        let bottom = Shape::from([1, 3, 5, 5]);
+        let mut memo = Memo::default();
+        for std in 0..=PER_KEY {
+            assert!(!lent(&mut memo, &conv(std), &bottom));
+        }
+        assert_eq!(memo.kept, PER_KEY);
+        // The first ones are kept, the one past the limit is computed again.
+        assert!(lent(&mut memo, &conv(0), &bottom));
+        assert!(lent(&mut memo, &conv(PER_KEY - 1), &bottom));
+        assert!(!lent(&mut memo, &conv(PER_KEY), &bottom));
+        // Another bottom shape is another key.
+        assert!(!lent(&mut memo, &conv(PER_KEY), &[1, 3, 6, 6].into()));
+        assert_eq!(memo.kept, PER_KEY + 1);
     }
 
     #[test]
