@@ -1,6 +1,6 @@
 //! Writes a generated prototxt of about N layers, for scripts/bench.sh:
 //! `cargo run --release --example gen_net -- 100000 net.prototxt` (no path: stdout) writes a
-//! ResNet-like net; `gen_net --shape chain|fan-out|shared N [OUT]` one of the nets that show
+//! ResNet-like net; `gen_net --shape chain|fan-out|shared|distinct N [OUT]` one of the nets that show
 //! whether the time grows linearly (benches/common/growth.rs). The exact number of
 //! layers goes to stderr.
 
@@ -12,7 +12,7 @@ mod growth;
 use std::io::Write as _;
 
 fn usage() -> ! {
-    eprintln!("usage: gen_net [--shape chain|fan-out|shared] LAYERS [OUT]");
+    eprintln!("usage: gen_net [--shape chain|fan-out|shared|distinct] LAYERS [OUT]");
     std::process::exit(2);
 }
 

@@ -9,7 +9,8 @@
 # The nets: testdata/alexnet.prototxt (tiny), the corpus's largest when ../shared is beside the
 # project, and generated ResNet-like nets of 1k, 10k and 100k layers (examples/gen_net.rs,
 # written once to target/bench-nets/). Then the growth nets (benches/common/growth.rs: a chain,
-# a fan-out, parameters shared by name) at 2k and 20k layers: linear growth is about 10x.
+# a fan-out, parameters shared by name, a chain of all-different layers) at 2k and 20k layers:
+# linear growth is about 10x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
@@ -34,7 +35,7 @@ for n in 1000 10000 100000; do
   f="$nets_dir/resnet_$n.prototxt"
   [ -s "$f" ] || target/release/examples/gen_net "$n" "$f" 2>/dev/null
 done
-growth_shapes=(chain fan-out shared)
+growth_shapes=(chain fan-out shared distinct)
 for shape in "${growth_shapes[@]}"; do
   for n in 2000 20000; do
     f="$nets_dir/${shape}_$n.prototxt"

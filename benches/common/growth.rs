@@ -6,22 +6,31 @@ use std::fmt::Write as _;
 /// Nets whose size could expose work that grows faster than the layers: each is an Input and
 /// `n` generated layers. Every layer of a chain reads the one before; every layer of a fan-out
 /// reads the input (so one Split gets a top per layer); every convolution of `Shared` reads
-/// the input and shares one weight blob by name with all the others.
+/// the input and shares one weight blob by name with all the others; `Distinct` is a chain
+/// whose convolutions each have a filler of their own, so that no two are alike (the rules'
+/// memo, keyed by type and bottom shapes, finds none of them again).
 #[derive(Clone, Copy, Debug)]
 pub enum Growth {
     Chain,
     FanOut,
     Shared,
+    Distinct,
 }
 
 impl Growth {
-    pub const ALL: [Growth; 3] = [Growth::Chain, Growth::FanOut, Growth::Shared];
+    pub const ALL: [Growth; 4] = [
+        Growth::Chain,
+        Growth::FanOut,
+        Growth::Shared,
+        Growth::Distinct,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Growth::Chain => "chain",
             Growth::FanOut => "fan-out",
             Growth::Shared => "shared",
+            Growth::Distinct => "distinct",
         }
     }
 
@@ -43,6 +52,11 @@ impl Growth {
                 Growth::Shared => writeln!(
                     s,
                     "layer {{ name: 'c{i}' type: 'Convolution' bottom: 'b0' top: 'c{i}' param {{ name: 'w' }} convolution_param {{ num_output: 2 kernel_size: 1 bias_term: false }} }}"
+                ),
+                Growth::Distinct => writeln!(
+                    s,
+                    "layer {{ name: 'c{i}' type: 'Convolution' bottom: 'b{i}' top: 'b{}' convolution_param {{ num_output: 2 kernel_size: 1 weight_filler {{ type: 'gaussian' std: {i} }} }} }}",
+                    i + 1
                 ),
             };
         }
