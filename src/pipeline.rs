@@ -625,7 +625,8 @@ mod tests {
     /// Over every testdata and corpus net, in both phases and at another batch.
     #[test]
     fn nets_resized_ahead_equal_nets_resized_after() {
-        let (mut compared, mut resized) = (0, 0);
+        let (mut compared, mut resized, mut refused) = (0, 0, 0);
+        let given = HashMap::new();
         for path in crate::net_files::all() {
             for (phase, batch) in [(None, None), (Some(Phase::Train), Some(7))] {
                 let opts = Options {
@@ -634,7 +635,15 @@ mod tests {
                     batch,
                     ..Default::default()
                 };
-                let Ok(w) = walk(&opts) else { continue };
+                let Ok(w) = walk(&opts) else {
+                    // It runs beside the walk whether or not the walk fails: a net the walk
+                    // refuses must not make it panic either.
+                    if let Some((file, nodes, walk)) = built(&opts, &given) {
+                        let _ = rebatch::ahead(&file, &nodes, &walk);
+                        refused += 1;
+                    }
+                    continue;
+                };
                 let (found, want) = ahead_and_rebatch(&w);
                 assert_eq!(found, want, "{}", opts.path);
                 compared += 1;
@@ -642,9 +651,41 @@ mod tests {
             }
         }
         assert!(
-            compared > 100 && resized > 100,
-            "{compared} compared, {resized} resized"
+            compared > 100 && resized > 100 && refused > 0,
+            "{compared} compared, {resized} resized, {refused} refused by the walk"
         );
+    }
+
+    /// The layers of the net at `opts.path` as the walk reads them, and the walk's settings,
+    /// when the Split insertion accepts them.
+    fn built<'a>(
+        opts: &Options,
+        given: &'a HashMap<String, Shape>,
+    ) -> Option<(String, Vec<Node>, WalkOptions<'a>)> {
+        let loaded = load::load(&opts.path, read_options(opts), &mut Vec::new()).ok()?;
+        let mut net = loaded.net;
+        let up = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields);
+        let up = up.ok()?;
+        let phase = opts.phase.unwrap_or(Phase::Test);
+        let state = State {
+            phase,
+            stages: Vec::new(),
+            level: 0,
+        };
+        let (layers, positions) =
+            filter::filter(&loaded.file, up.layers, up.positions, &state).ok()?;
+        let nodes = crate::graph::insert_splits(&loaded.file, layers, positions).ok()?;
+        let walk = WalkOptions {
+            ctx: Ctx {
+                phase,
+                given,
+                pooling: PoolingRule::default(),
+            },
+            batch: opts.batch,
+            strict: false,
+            force_backward: net.force_backward(),
+        };
+        Some((loaded.file, nodes, walk))
     }
 
     // Over axis 0, the weights are [10, N*3*8*8].

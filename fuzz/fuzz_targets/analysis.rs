@@ -3,15 +3,23 @@
 //! error whose exit code is 1, 2 or 3, or yields a report whose totals are the sums of their
 //! parts. A net that builds in TEST is built again in TRAIN with `--batch 3`, which takes the
 //! other branches of the walk and of the memory models (backward pass, solver state), and the
-//! two reports are diffed.
+//! two reports are diffed. The net one sample larger as a large net finds it beside its walk
+//! (`rebatch::ahead`) must not panic whatever the walk makes of the net, and must agree with
+//! `rebatch::rebatch` whenever the walk does.
 
 #![no_main]
 
+use std::collections::HashMap;
+
+use caffe_mem::analysis::WalkOptions;
+use caffe_mem::filter::{self, State};
 use caffe_mem::format::{self, Format, Style};
-use caffe_mem::layers::Phase;
-use caffe_mem::memory::Flags;
+use caffe_mem::layers::{Ctx, Phase, PoolingRule};
+use caffe_mem::load::{self, ReadOptions};
+use caffe_mem::memory::{self, Flags};
 use caffe_mem::pipeline::{report, walk_bytes, Options};
 use caffe_mem::report::Report;
+use caffe_mem::{graph, rebatch, upgrade};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -99,7 +107,64 @@ fn run(opts: &Options, data: &[u8]) -> Option<Report> {
     Some(r)
 }
 
+/// `rebatch::ahead` on the net's layers in TEST, and, when the walk builds them, checked
+/// against it: what it then finds is what `rebatch::rebatch` finds after the walk.
+fn ahead(data: &[u8]) {
+    let file = "fuzz.prototxt";
+    let Ok(loaded) = load::load_bytes(file.into(), data, ReadOptions::default(), &mut Vec::new())
+    else {
+        return;
+    };
+    let mut net = loaded.net;
+    let Ok(up) = upgrade::upgrade(file, &mut net, loaded.layers, &loaded.root_fields) else {
+        return;
+    };
+    let state = State {
+        phase: Phase::Test,
+        stages: Vec::new(),
+        level: 0,
+    };
+    let Ok((layers, positions)) = filter::filter(file, up.layers, up.positions, &state) else {
+        return;
+    };
+    let Ok(nodes) = graph::insert_splits(file, layers, positions) else {
+        return;
+    };
+    let given = HashMap::new();
+    let walk = WalkOptions {
+        ctx: Ctx {
+            phase: Phase::Test,
+            given: &given,
+            pooling: PoolingRule::default(),
+        },
+        batch: None,
+        strict: false,
+        force_backward: net.force_backward(),
+    };
+    let found = rebatch::ahead(file, &nodes, &walk);
+    let Ok(a) = caffe_mem::analysis::walk(file, &nodes, &walk, &mut Vec::new()) else {
+        return;
+    };
+    let next = memory::batch_of(&a)
+        .and_then(|b| b.checked_add(1))
+        .and_then(|b| i64::try_from(b).ok())
+        .map(|b| WalkOptions {
+            batch: Some(b),
+            ..walk
+        });
+    if let (Some(found), Some(next)) = (&found, &next) {
+        if let Some(sizes) = found.sizes(&a, next) {
+            assert_eq!(
+                Some(sizes.to_vec()),
+                rebatch::rebatch(file, &a, next),
+                "found beside the walk, not as after it"
+            );
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    ahead(data);
     let Some(test) = run(&Options::default(), data) else {
         return;
     };
