@@ -40,16 +40,18 @@ fn meets(state: &State, rule: &NetStateRule) -> bool {
 
 /// Keeps the layers whose rules admit `state`, with their positions. A layer with include
 /// rules is kept when one of them is met; one with exclude rules when none is; Caffe refuses a
-/// layer that has both kinds.
+/// layer that has both kinds. The lists are kept in place: nearly every layer is kept, and new
+/// ones would be fresh memory to write.
 pub fn filter(
     file: &str,
-    layers: Vec<Arc<LayerParameter>>,
-    positions: Vec<Pos>,
+    mut layers: Vec<Arc<LayerParameter>>,
+    mut positions: Vec<Pos>,
     state: &State,
 ) -> Result<(Vec<Arc<LayerParameter>>, Vec<Pos>)> {
-    let mut kept = Vec::with_capacity(layers.len());
-    let mut kept_pos = Vec::with_capacity(layers.len());
-    for (lp, pos) in layers.into_iter().zip(positions) {
+    // Layers before `kept` are the ones kept so far, in order.
+    let mut kept = 0;
+    for i in 0..layers.len().min(positions.len()) {
+        let (lp, pos) = (&layers[i], positions[i]);
         if !lp.include().is_empty() && !lp.exclude().is_empty() {
             return Err(Error::invalid(
                 file,
@@ -66,9 +68,63 @@ pub fn filter(
             lp.include().iter().any(|r| meets(state, r))
         };
         if included {
-            kept.push(lp);
-            kept_pos.push(pos);
+            layers.swap(kept, i);
+            positions.swap(kept, i);
+            kept += 1;
         }
     }
-    Ok((kept, kept_pos))
+    layers.truncate(kept);
+    positions.truncate(kept);
+    Ok((layers, positions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::textformat::MSG_LAYERPARAMETER;
+
+    #[test]
+    fn the_layers_kept_keep_their_order_and_places() {
+        let layer = |text: &str| Arc::new(proto::read_text(text, MSG_LAYERPARAMETER).1);
+        let layers = vec![
+            layer("name: 'a' include { phase: TRAIN }"),
+            layer("name: 'b'"),
+            layer("name: 'c' exclude { phase: TRAIN }"),
+            layer("name: 'd' include { phase: TRAIN } include { phase: TEST }"),
+            layer("name: 'e' exclude { phase: TEST }"),
+        ];
+        let positions: Vec<Pos> = (1..=5).map(|line| Pos { line, col: 1 }).collect();
+        for (phase, names, lines) in [
+            (Phase::Test, vec!["b", "c", "d"], vec![2, 3, 4]),
+            (Phase::Train, vec!["a", "b", "d", "e"], vec![1, 2, 4, 5]),
+        ] {
+            let state = State {
+                phase,
+                stages: Vec::new(),
+                level: 0,
+            };
+            let (kept, at) = filter("n", layers.clone(), positions.clone(), &state).unwrap();
+            let kept: Vec<&str> = kept.iter().map(|l| l.name()).collect();
+            let at: Vec<u32> = at.iter().map(|p| p.line).collect();
+            assert_eq!((kept, at), (names, lines), "{phase:?}");
+        }
+        // Both kinds of rule in one layer: refused at that layer.
+        let both = layer("name: 'x' include { phase: TEST } exclude { phase: TRAIN }");
+        let mut layers = layers;
+        layers.insert(2, both);
+        let mut positions = positions;
+        positions.insert(2, Pos { line: 9, col: 1 });
+        let state = State {
+            phase: Phase::Test,
+            stages: Vec::new(),
+            level: 0,
+        };
+        match filter("n", layers, positions, &state) {
+            Err(Error::Invalid { pos, message, .. }) => {
+                assert_eq!(pos, Some(Pos { line: 9, col: 1 }));
+                assert!(message.contains("layer 'x' has both"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
