@@ -112,12 +112,21 @@ pub fn walk(opts: &Options) -> Result<Walked<'_>> {
     walk_loaded(opts, loaded, warnings, NextNet::Resized)
 }
 
-fn walk_loaded(
-    opts: &Options,
-    loaded: load::NetFile,
-    mut warnings: Vec<Warning>,
-    how: NextNet,
-) -> Result<Walked<'_>> {
+/// A loaded net built as `Net::Init` builds it up to its walk: upgraded, filtered for its
+/// state, with Caffe's Splits inserted, and the walk's settings.
+struct Built<'o> {
+    file: String,
+    solver: Option<load::SolverFile>,
+    net: NetParameter,
+    format: upgrade::Format,
+    state: State,
+    /// A solver's own net before filtering, for the test nets built from it.
+    generic: Option<(NetParameter, Layers, Vec<Pos>)>,
+    nodes: Vec<Node>,
+    walk: WalkOptions<'o>,
+}
+
+fn build(opts: &Options, loaded: load::NetFile) -> Result<Built<'_>> {
     let mut net = loaded.net;
     let upgraded = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)?;
     // The positions are the layers' now: freed before the walks, not held through them.
@@ -161,23 +170,50 @@ fn walk_loaded(
         strict: opts.strict,
         force_backward: net.force_backward(),
     };
-    let file = loaded.file.as_str();
-    let mut here = || analysis::walk(file, &nodes, &walk, &mut warnings);
+    Ok(Built {
+        file: loaded.file,
+        solver: loaded.solver,
+        net,
+        format,
+        state,
+        generic,
+        nodes,
+        walk,
+    })
+}
+
+fn walk_loaded(
+    opts: &Options,
+    loaded: load::NetFile,
+    mut warnings: Vec<Warning>,
+    how: NextNet,
+) -> Result<Walked<'_>> {
+    let Built {
+        file,
+        solver,
+        net,
+        format,
+        state,
+        generic,
+        nodes,
+        walk,
+    } = build(opts, loaded)?;
+    let mut here = || analysis::walk(&file, &nodes, &walk, &mut warnings);
     // On a large net the walk leaves a core idle: the net one sample larger is found there
     // meanwhile, rather than after the walk beside the memory figures and the report.
     let (ahead, analysis) = match how {
         NextNet::Resized if nodes.len() >= crate::json::THREADED_MIN => {
-            beside(|| rebatch::ahead(file, &nodes, &walk), here)
+            beside(|| rebatch::ahead(&file, &nodes, &walk), here)
         }
         _ => (None, here()),
     };
     let analysis = analysis?;
-    let settings = memory::resolve(&opts.memory, loaded.solver.as_ref().map(|s| &s.solver))?;
+    let settings = memory::resolve(&opts.memory, solver.as_ref().map(|s| &s.solver))?;
     Ok(Walked {
         opts,
         how,
-        file: loaded.file,
-        solver: loaded.solver,
+        file,
+        solver,
         net_name: net.name().to_string(),
         format,
         state,
@@ -626,7 +662,6 @@ mod tests {
     #[test]
     fn nets_resized_ahead_equal_nets_resized_after() {
         let (mut compared, mut resized, mut refused) = (0, 0, 0);
-        let given = HashMap::new();
         for path in crate::net_files::all() {
             for (phase, batch) in [(None, None), (Some(Phase::Train), Some(7))] {
                 let opts = Options {
@@ -638,8 +673,9 @@ mod tests {
                 let Ok(w) = walk(&opts) else {
                     // It runs beside the walk whether or not the walk fails: a net the walk
                     // refuses must not make it panic either.
-                    if let Some((file, nodes, walk)) = built(&opts, &given) {
-                        let _ = rebatch::ahead(&file, &nodes, &walk);
+                    let loaded = load::load(&opts.path, read_options(&opts), &mut Vec::new());
+                    if let Ok(b) = loaded.and_then(|loaded| build(&opts, loaded)) {
+                        let _ = rebatch::ahead(&b.file, &b.nodes, &b.walk);
                         refused += 1;
                     }
                     continue;
@@ -654,38 +690,6 @@ mod tests {
             compared > 100 && resized > 100 && refused > 0,
             "{compared} compared, {resized} resized, {refused} refused by the walk"
         );
-    }
-
-    /// The layers of the net at `opts.path` as the walk reads them, and the walk's settings,
-    /// when the Split insertion accepts them.
-    fn built<'a>(
-        opts: &Options,
-        given: &'a HashMap<String, Shape>,
-    ) -> Option<(String, Vec<Node>, WalkOptions<'a>)> {
-        let loaded = load::load(&opts.path, read_options(opts), &mut Vec::new()).ok()?;
-        let mut net = loaded.net;
-        let up = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields);
-        let up = up.ok()?;
-        let phase = opts.phase.unwrap_or(Phase::Test);
-        let state = State {
-            phase,
-            stages: Vec::new(),
-            level: 0,
-        };
-        let (layers, positions) =
-            filter::filter(&loaded.file, up.layers, up.positions, &state).ok()?;
-        let nodes = crate::graph::insert_splits(&loaded.file, layers, positions).ok()?;
-        let walk = WalkOptions {
-            ctx: Ctx {
-                phase,
-                given,
-                pooling: PoolingRule::default(),
-            },
-            batch: opts.batch,
-            strict: false,
-            force_backward: net.force_backward(),
-        };
-        Some((loaded.file, nodes, walk))
     }
 
     // Over axis 0, the weights are [10, N*3*8*8].
