@@ -114,16 +114,22 @@ pub fn walk(opts: &Options) -> Result<Walked<'_>> {
 
 /// A loaded net built as `Net::Init` builds it up to its walk: upgraded, filtered for its
 /// state, with Caffe's Splits inserted, and the walk's settings.
-struct Built<'o> {
-    file: String,
+pub struct Built<'o> {
+    pub file: String,
+    pub nodes: Vec<Node>,
+    pub walk: WalkOptions<'o>,
     solver: Option<load::SolverFile>,
     net: NetParameter,
     format: upgrade::Format,
     state: State,
     /// A solver's own net before filtering, for the test nets built from it.
     generic: Option<(NetParameter, Layers, Vec<Pos>)>,
-    nodes: Vec<Node>,
-    walk: WalkOptions<'o>,
+}
+
+/// Text already in memory read and built up to its walk (the fuzz target walks it itself).
+pub fn build_bytes<'o>(opts: &'o Options, file: String, bytes: &[u8]) -> Result<Built<'o>> {
+    let loaded = load::load_bytes(file, bytes, read_options(opts), &mut Vec::new())?;
+    build(opts, loaded)
 }
 
 fn build(opts: &Options, loaded: load::NetFile) -> Result<Built<'_>> {
@@ -397,7 +403,7 @@ pub enum WriteError {
 
 /// The walk of the net one sample larger: at `--batch` or its first input's batch, + 1. `None`
 /// when the net has no batch (no input, or one of 0).
-fn next_walk<'a>(analysis: &Analysis, walk: &WalkOptions<'a>) -> Option<WalkOptions<'a>> {
+pub fn next_walk<'a>(analysis: &Analysis, walk: &WalkOptions<'a>) -> Option<WalkOptions<'a>> {
     let batch = memory::batch_of(analysis)?.checked_add(1)?;
     Some(WalkOptions {
         batch: Some(i64::try_from(batch).ok()?),

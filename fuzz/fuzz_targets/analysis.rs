@@ -9,17 +9,13 @@
 
 #![no_main]
 
-use std::collections::HashMap;
-
-use caffe_mem::analysis::WalkOptions;
-use caffe_mem::filter::{self, State};
+use caffe_mem::analysis::walk;
 use caffe_mem::format::{self, Format, Style};
-use caffe_mem::layers::{Ctx, Phase, PoolingRule};
-use caffe_mem::load::{self, ReadOptions};
-use caffe_mem::memory::{self, Flags};
-use caffe_mem::pipeline::{report, walk_bytes, Options};
+use caffe_mem::layers::Phase;
+use caffe_mem::memory::Flags;
+use caffe_mem::pipeline::{build_bytes, next_walk, report, walk_bytes, Options};
+use caffe_mem::rebatch;
 use caffe_mem::report::Report;
-use caffe_mem::{graph, rebatch, upgrade};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -110,53 +106,19 @@ fn run(opts: &Options, data: &[u8]) -> Option<Report> {
 /// `rebatch::ahead` on the net's layers in TEST, and, when the walk builds them, checked
 /// against it: what it then finds is what `rebatch::rebatch` finds after the walk.
 fn ahead(data: &[u8]) {
-    let file = "fuzz.prototxt";
-    let Ok(loaded) = load::load_bytes(file.into(), data, ReadOptions::default(), &mut Vec::new())
-    else {
+    let opts = Options::default();
+    let Ok(b) = build_bytes(&opts, "fuzz.prototxt".into(), data) else {
         return;
     };
-    let mut net = loaded.net;
-    let Ok(up) = upgrade::upgrade(file, &mut net, loaded.layers, &loaded.root_fields) else {
+    let found = rebatch::ahead(&b.file, &b.nodes, &b.walk);
+    let Ok(a) = walk(&b.file, &b.nodes, &b.walk, &mut Vec::new()) else {
         return;
     };
-    let state = State {
-        phase: Phase::Test,
-        stages: Vec::new(),
-        level: 0,
-    };
-    let Ok((layers, positions)) = filter::filter(file, up.layers, up.positions, &state) else {
-        return;
-    };
-    let Ok(nodes) = graph::insert_splits(file, layers, positions) else {
-        return;
-    };
-    let given = HashMap::new();
-    let walk = WalkOptions {
-        ctx: Ctx {
-            phase: Phase::Test,
-            given: &given,
-            pooling: PoolingRule::default(),
-        },
-        batch: None,
-        strict: false,
-        force_backward: net.force_backward(),
-    };
-    let found = rebatch::ahead(file, &nodes, &walk);
-    let Ok(a) = caffe_mem::analysis::walk(file, &nodes, &walk, &mut Vec::new()) else {
-        return;
-    };
-    let next = memory::batch_of(&a)
-        .and_then(|b| b.checked_add(1))
-        .and_then(|b| i64::try_from(b).ok())
-        .map(|b| WalkOptions {
-            batch: Some(b),
-            ..walk
-        });
-    if let (Some(found), Some(next)) = (&found, &next) {
-        if let Some(sizes) = found.sizes(&a, next) {
+    if let (Some(found), Some(next)) = (&found, next_walk(&a, &b.walk)) {
+        if let Some(sizes) = found.sizes(&a, &next) {
             assert_eq!(
                 Some(sizes.to_vec()),
-                rebatch::rebatch(file, &a, next),
+                rebatch::rebatch(&b.file, &a, &next),
                 "found beside the walk, not as after it"
             );
         }
