@@ -192,24 +192,19 @@ impl Ahead {
     /// batch, and in every layer the same blob ids and parameter shapes. `opts` are the
     /// walk's at the new batch.
     pub fn sizes(&self, a: &Analysis, opts: &WalkOptions) -> Option<&[BlobSize]> {
+        // Where the layer's ids and parameters start: where the one before ended.
+        let mut from = (0, 0);
         let agrees = opts.batch == Some(self.batch)
             && a.layers.len() == self.ends.len()
             && a.blobs.len() == self.blobs.len()
-            && a.layers
-                .iter()
-                .zip(&self.ends)
-                .enumerate()
-                .all(|(i, (l, &end))| {
-                    let (ids_from, params_from) = match i {
-                        0 => (0, 0),
-                        _ => self.ends[i - 1],
-                    };
-                    let ids = &self.ids[ids_from as usize..end.0 as usize];
-                    let params = &self.params[params_from as usize..end.1 as usize];
-                    let walked = l.bottom_ids().iter().chain(l.top_ids());
-                    ids.iter().map(|&id| id as usize).eq(walked)
-                        && params.iter().eq(l.params.iter().map(|p| &p.shape))
-                });
+            && a.layers.iter().zip(&self.ends).all(|(l, &end)| {
+                let ids = &self.ids[from.0 as usize..end.0 as usize];
+                let params = &self.params[from.1 as usize..end.1 as usize];
+                from = end;
+                let walked = l.bottom_ids().iter().chain(l.top_ids());
+                ids.iter().map(|&id| id as usize).eq(walked)
+                    && params.iter().eq(l.params.iter().map(|p| &p.shape))
+            });
         agrees.then_some(&self.blobs[..])
     }
 }
