@@ -24,15 +24,17 @@ pub struct Node {
 
 /// Caffe's naming of an inserted Split layer (`k: None`) and of its tops:
 /// `{blob}_{layer}_{top}_split` and `{blob}_{layer}_{top}_split_{k}`. Built at their exact
-/// length: `format!` took half of the Split insertion's instructions, and a large net has
-/// tens of thousands of these names.
+/// length in a `String`, whose buffer the `CompactString` then keeps: these names are nearly
+/// all longer than the 24 bytes kept inline, and `format!`, then `CompactString::push_str`
+/// part by part, took most of the Split insertion's instructions (a large net has tens of
+/// thousands of these names).
 fn split_name(layer: &str, blob: &str, top: usize, k: Option<usize>) -> CompactString {
     let (mut top_digits, mut k_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
     let top = top_digits.format(top);
     let k = k.map(|k| k_digits.format(k));
     let len =
         blob.len() + layer.len() + top.len() + "___split".len() + k.map_or(0, |k| 1 + k.len());
-    let mut s = CompactString::with_capacity(len);
+    let mut s = String::with_capacity(len);
     for part in [blob, "_", layer, "_", top, "_split"] {
         s.push_str(part);
     }
@@ -40,7 +42,7 @@ fn split_name(layer: &str, blob: &str, top: usize, k: Option<usize>) -> CompactS
         s.push('_');
         s.push_str(k);
     }
-    s
+    CompactString::from(s)
 }
 
 /// Longest layer name accepted. Caffe names each Split it inserts, and each Split top, after the
