@@ -194,6 +194,17 @@ fn walk_loaded(
     mut warnings: Vec<Warning>,
     how: NextNet,
 ) -> Result<Walked<'_>> {
+    // A large net's walk writes lists of tens of megabytes into fresh memory, whose pages the
+    // kernel clears as they are first touched: they are made and touched on the idle core
+    // while this one upgrades, filters and inserts the Splits (`analysis::Lists`).
+    let layers = loaded.layers.len();
+    let warm = (layers >= crate::json::THREADED_MIN)
+        .then(|| {
+            std::thread::Builder::new()
+                .spawn(move || analysis::Lists::warm(layers))
+                .ok()
+        })
+        .flatten();
     let Built {
         file,
         solver,
@@ -204,7 +215,11 @@ fn walk_loaded(
         nodes,
         walk,
     } = build(opts, loaded)?;
-    let mut here = || analysis::walk(&file, &nodes, &walk, &mut warnings);
+    // Long done by now on a large net (the warming takes a few ms); a panic there is passed on.
+    let lists = warm
+        .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        .unwrap_or_default();
+    let here = || analysis::walk_into(&file, &nodes, &walk, &mut warnings, lists);
     // On a large net the walk leaves a core idle: the net one sample larger is found there
     // meanwhile, rather than after the walk beside the memory figures and the report.
     let (ahead, analysis) = match how {
@@ -592,6 +607,27 @@ mod tests {
     fn rebatch_resizes_every_blob() {
         let a = analyzed_text(&conv_relu_fc(), NextNet::Resized);
         assert_eq!(rebatch(&a), Some(conv_relu_fc_at_3()));
+    }
+
+    /// Lists made beforehand hold the same walk, whether they have room for it (the 4 nodes
+    /// of `conv_relu_fc`, warmed for its 4 layers) or not (empty ones, replaced).
+    #[test]
+    fn a_walk_into_warmed_lists_is_the_walk() {
+        let opts = Options::default();
+        let b = build_bytes(&opts, "t".into(), conv_relu_fc().as_bytes()).unwrap();
+        let walk = || analysis::walk(&b.file, &b.nodes, &b.walk, &mut Vec::new()).unwrap();
+        let into = |lists| {
+            analysis::walk_into(&b.file, &b.nodes, &b.walk, &mut Vec::new(), lists).unwrap()
+        };
+        let expected = format!("{:?}", walk());
+        assert_eq!(walk().layers.len(), 4);
+        for (lists, room) in [
+            (analysis::Lists::warm(4), true),
+            (Default::default(), false),
+        ] {
+            let a = into(lists);
+            assert_eq!(format!("{a:?}"), expected, "room for the walk: {room}");
+        }
     }
 
     /// A convolution, a ReLU in place and an InnerProduct on `INPUT`.
