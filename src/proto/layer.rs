@@ -186,7 +186,7 @@ impl LayerParameter {
         shared: &mut SharedSubs,
     ) -> Result<(), DecodeError> {
         let ctx = DecodeContext::default();
-        let mut buf = wire;
+        let mut buf = self.merge_leading_strings(wire);
         while !buf.is_empty() {
             let field = buf;
             let (tag, wire_type) = encoding::decode_key(&mut buf)?;
@@ -217,6 +217,50 @@ impl LayerParameter {
             self.merge_field(tag, wire_type, &mut buf, ctx.clone())?;
         }
         Ok(())
+    }
+
+    /// Reads the run of string fields a layer's wire starts with (name, type, bottoms, tops:
+    /// Caffe's files give them first) with one UTF-8 check for the whole run rather than one
+    /// per string in `read_str`, whose set-up was most of a short name's cost. The run's keys
+    /// and one-byte lengths are ASCII, so it is valid UTF-8 exactly when each of its strings is,
+    /// and each string starts and ends at a character boundary. Returns the wire after the run;
+    /// a run that is not valid UTF-8 is returned whole, for `merge_field` to read or refuse as
+    /// it would any other.
+    fn merge_leading_strings<'w>(&mut self, wire: &'w [u8]) -> &'w [u8] {
+        const fn key(tag: u32) -> u8 {
+            (tag << 3) as u8 | WireType::LengthDelimited as u8
+        }
+        let mut end = 0;
+        while let [k, len, ..] = wire[end..] {
+            let next = end + 2 + usize::from(len);
+            let string = [key(NAME), key(TYPE), key(BOTTOM), key(TOP)].contains(&k);
+            if !string || len >= 0x80 || next > wire.len() {
+                break;
+            }
+            end = next;
+        }
+        let Ok(run) = std::str::from_utf8(&wire[..end]) else {
+            return wire;
+        };
+        let mut at = 0;
+        while at < end {
+            let (k, len) = (wire[at], usize::from(wire[at + 1]));
+            let s = &run[at + 2..at + 2 + len];
+            match u32::from(k >> 3) {
+                NAME => self.name = Some(s.into()),
+                // As `merge_field` reads it: a type the rules know is shared, not copied.
+                TYPE => {
+                    self.r#type = Some(match known_type_name(s.as_bytes()) {
+                        Some(known) => Cow::Borrowed(known),
+                        None => Cow::Owned(s.to_owned()),
+                    })
+                }
+                BOTTOM => self.bottom.push(s.into()),
+                _ => self.top.push(s.into()),
+            }
+            at += 2 + len;
+        }
+        &wire[end..]
     }
 }
 
@@ -272,8 +316,8 @@ impl SharedSubs {
 }
 
 /// The layer types the rules know (src/layers): a layer of one of them shares its type's name
-/// instead of allocating it (100k layers, 100k small strings). Sorted by length, then bytes, so
-/// that most steps of the search compare lengths only.
+/// instead of allocating it (100k layers, 100k small strings). Sorted by length, then bytes: the
+/// order of their `type_key`s.
 const LAYER_TYPES: &[&str] = &[
     "BN",
     "ELU",
@@ -374,20 +418,47 @@ fn known_type(wire_type: WireType, buf: &mut impl Buf) -> Option<&'static str> {
     }
     let mut chunk = buf.chunk();
     let len = usize::try_from(encoding::decode_varint(&mut chunk).ok()?).ok()?;
-    let name = chunk.get(..len)?;
-    let at = LAYER_TYPES
-        .binary_search_by(|t| by_length(t.as_bytes(), name))
-        .ok()?;
+    let known = known_type_name(chunk.get(..len)?)?;
     buf.advance(buf.chunk().len() - chunk.len() + len);
-    Some(LAYER_TYPES[at])
+    Some(known)
 }
 
-/// `LAYER_TYPES`' order. Names of one length are compared a byte at a time, inline: they
-/// mostly differ in their first bytes, and the slices' own comparison was a call to `memcmp`
-/// per step of the search.
-fn by_length(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.iter().cmp(b.iter()))
+/// The entry of `LAYER_TYPES` that is `name`, if any.
+fn known_type_name(name: &[u8]) -> Option<&'static str> {
+    if name.len() > LONGEST_TYPE {
+        return None;
+    }
+    let at = TYPE_KEYS.binary_search(&type_key(name)).ok()?;
+    let known = LAYER_TYPES[at];
+    (known.as_bytes() == name).then_some(known)
 }
+
+/// The length of the longest of `LAYER_TYPES`.
+const LONGEST_TYPE: usize = 23;
+
+/// A type name's length and first seven bytes as one number, in the order of `LAYER_TYPES`
+/// (whose keys all differ): the search compares one number a step, where comparing the names
+/// themselves walked the bytes of each of a length. For names of at most 255 bytes.
+const fn type_key(name: &[u8]) -> u64 {
+    let mut key = (name.len() as u64) << 56;
+    let mut i = 0;
+    while i < 7 && i < name.len() {
+        key |= (name[i] as u64) << (48 - 8 * i);
+        i += 1;
+    }
+    key
+}
+
+/// The `type_key`s of `LAYER_TYPES`, in order.
+static TYPE_KEYS: [u64; LAYER_TYPES.len()] = {
+    let mut keys = [0; LAYER_TYPES.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = type_key(LAYER_TYPES[i].as_bytes());
+        i += 1;
+    }
+    keys
+};
 
 // Field numbers of the fields every layer may use.
 const NAME: u32 = 1;
@@ -442,16 +513,48 @@ fn str_len(tag: u32, s: &str) -> usize {
     encoding::key_len(tag) + encoding::encoded_len_varint(s.len() as u64) + s.len()
 }
 
-/// Makes room for one more element in a layer's short list: exactly, up to four, then by
-/// doubling. A `Vec` grown by a push starts at four elements, and most layers have one bottom,
-/// one top and one or three param specs: on the 100k-layer net the spare room was 18 MiB.
-fn room_for_one<T>(v: &mut Vec<T>) {
-    if v.capacity() == 0 {
-        // The first element, the usual case: allocated outright rather than grown from none.
-        *v = Vec::with_capacity(1);
-    } else if v.len() == v.capacity() {
-        v.reserve_exact(if v.len() < 4 { 1 } else { v.len() });
+/// Makes room for one more param spec: at a layer's first, exactly for it and those that
+/// follow it in `rest` (the wire after its key), counted ahead; after that (param specs apart,
+/// or a layer read from two wires merged), exactly up to four, then by doubling. A `Vec` grown
+/// by a push starts at four elements, and most layers have one or three param specs (on the
+/// 100k-layer net the spare room was 18 MiB); grown one at a time, a BatchNorm's three were
+/// moved twice.
+fn room_for_param(params: &mut Vec<ParamSpec>, rest: &[u8]) {
+    if params.capacity() == 0 {
+        *params = Vec::with_capacity(params_in_a_row(rest));
+    } else if params.len() == params.capacity() {
+        params.reserve_exact(if params.len() < 4 { 1 } else { params.len() });
     }
+}
+
+/// A `param` field's spec when it holds nothing but multipliers (`ParamSpec::from_mults`), and
+/// its length from `rest` (the wire after its key), length byte included; `None` for any
+/// other, left to prost.
+fn mults_only(wire_type: WireType, rest: &[u8]) -> Option<(ParamSpec, usize)> {
+    let (&len, body) = rest.split_first()?;
+    if wire_type != WireType::LengthDelimited || len >= 0x80 {
+        return None;
+    }
+    let body = body.get(..usize::from(len))?;
+    Some((ParamSpec::from_mults(body)?, 1 + body.len()))
+}
+
+/// The number of `param` fields in a row from `rest` on, `rest` being a layer's wire after the
+/// key of one (of fewer than 128 bytes, with one-byte lengths, as param specs are): that one
+/// and those right after it.
+fn params_in_a_row(rest: &[u8]) -> usize {
+    const KEY: u8 = (PARAM << 3) as u8 | WireType::LengthDelimited as u8;
+    let mut count = 1;
+    let mut at = 0;
+    while let Some(&len) = rest.get(at) {
+        at += 1 + usize::from(len);
+        if len >= 0x80 || rest.get(at) != Some(&KEY) {
+            break;
+        }
+        count += 1;
+        at += 1;
+    }
+    count
 }
 
 impl prost::Message for LayerParameter {
@@ -518,8 +621,15 @@ impl prost::Message for LayerParameter {
                 Ok(())
             }
             PARAM => {
-                room_for_one(&mut self.param);
-                message::merge_repeated(wire_type, &mut self.param, buf, ctx)
+                room_for_param(&mut self.param, buf.chunk());
+                match mults_only(wire_type, buf.chunk()) {
+                    Some((spec, len)) => {
+                        self.param.push(spec);
+                        buf.advance(len);
+                        Ok(())
+                    }
+                    None => message::merge_repeated(wire_type, &mut self.param, buf, ctx),
+                }
             }
             PHASE => {
                 let phase = self.rare_mut().phase.get_or_insert(0);
@@ -694,8 +804,17 @@ mod tests {
 
     #[test]
     fn known_types_are_shared() {
-        let in_order = |w: &[&str]| by_length(w[0].as_bytes(), w[1].as_bytes()).is_lt();
-        assert!(LAYER_TYPES.windows(2).all(in_order));
+        // Sorted, each key its own, the longest as said.
+        assert!(TYPE_KEYS.windows(2).all(|w| w[0] < w[1]));
+        let by_length = |t: &&'static str| (t.len(), t.as_bytes());
+        assert!(LAYER_TYPES.is_sorted_by_key(by_length));
+        assert_eq!(
+            LAYER_TYPES.iter().map(|t| t.len()).max(),
+            Some(LONGEST_TYPE)
+        );
+        for ty in LAYER_TYPES {
+            assert_eq!(known_type_name(ty.as_bytes()), Some(*ty));
+        }
         for ty in ["Convolution", "AbsVal", "Upsample", "ReLU6"] {
             let (wire, layer) = read(&format!("name: \"x\" type: {ty:?}"));
             assert!(matches!(layer.r#type, Some(Cow::Borrowed(_))), "{ty}");
@@ -703,7 +822,11 @@ mod tests {
             assert_eq!(layer.encode_to_vec(), wire);
         }
         // Others, and near misses, are read as they are.
-        for ty in ["MyLayer", "Conv", "Convolution2", "", "Réseau"] {
+        let near = ["Convolutiox", "BatchNorX", "SigmoidCrossEntropyLosses"];
+        for ty in ["MyLayer", "Conv", "Convolution2", "", "Réseau"]
+            .into_iter()
+            .chain(near)
+        {
             let (wire, layer) = read(&format!("type: {ty:?}"));
             assert!(matches!(layer.r#type, Some(Cow::Owned(_))), "{ty}");
             assert_eq!(layer.r#type(), ty);
@@ -840,6 +963,70 @@ mod tests {
         again.merge_shared(&wire, &mut shared).unwrap();
         assert_eq!(again, layer);
         assert!(!Arc::ptr_eq(conv(&again), conv(&layer)));
+    }
+
+    #[test]
+    fn leading_strings_and_param_specs_are_read_as_prost_reads_them() {
+        let long = "n".repeat(200);
+        let texts = [
+            "name: 'a' type: 'ReLU' bottom: 'x' top: 'x'".to_string(),
+            // Not the usual order, more than one of each, an unknown type.
+            "top: 't1' top: 't2' bottom: 'b' name: 'a' type: 'Mine' param { lr_mult: 1 } \
+             bottom: 'b2'"
+                .to_string(),
+            // A name of over 127 bytes (a two-byte length) ends the run; non-ASCII UTF-8.
+            format!("name: 'é' type: 'TanH' top: '{long}' bottom: 'after'"),
+            format!("name: '{long}' type: 'ReLU'"),
+            // Param specs: in a row, apart, and with a long one.
+            "name: 'bn' param { lr_mult: 0 } param { lr_mult: 0 } param { lr_mult: 0 } \
+             batch_norm_param { eps: 1e-5 }"
+                .to_string(),
+            "param { lr_mult: 1 } name: 'c' param { decay_mult: 2 } param { lr_mult: 3 } \
+             param { lr_mult: 4 } param { lr_mult: 5 } param { lr_mult: 6 }"
+                .to_string(),
+            format!("param {{ name: '{long}' }} param {{ lr_mult: 2 }}"),
+            String::new(),
+        ];
+        let mut wires: Vec<Vec<u8>> = texts.iter().map(|t| read(t).0).collect();
+        // Two wires joined: a name and a type given twice in the run, and once more after it,
+        // each overriding the one before.
+        let again = read("name: 'b' type: 'Scale' top: 't3'").0;
+        let late = read("param { lr_mult: 1 } name: 'late' type: 'Other'").0;
+        wires.push([wires[1].as_slice(), &again].concat());
+        wires.push([again.as_slice(), &again, &late].concat());
+        for wire in &wires {
+            let read_by_prost = LayerParameter::decode(wire.as_slice()).unwrap();
+            assert_eq!(decode_shared(&[wire]), [read_by_prost], "{wire:?}");
+        }
+        let layer = &decode_shared(&[&wires[8]])[0];
+        assert_eq!((layer.name(), layer.r#type()), ("b", "Scale"));
+        assert_eq!(layer.bottom.as_slice(), ["b", "b2"]);
+        assert_eq!(layer.top.as_slice(), ["t1", "t2", "t3"]);
+        let layer = &decode_shared(&[&wires[9]])[0];
+        assert_eq!((layer.name(), layer.r#type()), ("late", "Other"));
+        let layer = &decode_shared(&[&wires[4]])[0];
+        assert!(layer.r#type.is_none());
+        assert_eq!((layer.param.len(), layer.param.capacity()), (3, 3));
+        assert_eq!(decode_shared(&[&wires[5]])[0].param.len(), 6);
+        // Not UTF-8, first in the run or after a valid string: refused with prost's error.
+        for wire in [
+            &[0x0a, 0x02, 0xc3, 0x28][..],
+            &[0x0a, 1, b'a', 0x22, 1, 0xff],
+        ] {
+            let mut layer = LayerParameter::default();
+            let got = layer.merge_shared(wire, &mut SharedSubs::default());
+            let want = LayerParameter::decode(wire).unwrap_err();
+            assert_eq!(got.unwrap_err().to_string(), want.to_string(), "{wire:?}");
+        }
+        // Cut anywhere, inside the run or not: the same layer, or the same error.
+        let (wire, _) = read("name: 'abc' top: 'def'");
+        for cut in 0..wire.len() {
+            let mut layer = LayerParameter::default();
+            let got = layer.merge_shared(&wire[..cut], &mut SharedSubs::default());
+            let want = LayerParameter::decode(&wire[..cut]);
+            let got = got.map(|()| layer).map_err(|e| e.to_string());
+            assert_eq!(got, want.map_err(|e| e.to_string()), "{cut}");
+        }
     }
 
     #[test]

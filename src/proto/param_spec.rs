@@ -82,6 +82,28 @@ impl ParamSpec {
         self.decay_mult.unwrap_or(1.0)
     }
 
+    /// The spec whose wire `body` holds nothing but multipliers (`lr_mult`, `decay_mult`, each a
+    /// one-byte key and a four-byte float, as nearly every layer's param specs are), read as
+    /// prost reads it (a multiplier given twice: the last) without its general field loop, which
+    /// was most of a layer's decoding after its names. `None` for any other body, left to prost.
+    pub(crate) fn from_mults(body: &[u8]) -> Option<ParamSpec> {
+        const fn key(tag: u32) -> u8 {
+            (tag << 3) as u8 | WireType::ThirtyTwoBit as u8
+        }
+        let mut spec = ParamSpec::default();
+        let mut rest = body;
+        while let [k, a, b, c, d, more @ ..] = rest {
+            let value = Some(f32::from_le_bytes([*a, *b, *c, *d]));
+            match *k {
+                k if k == key(LR_MULT) => spec.lr_mult = value,
+                k if k == key(DECAY_MULT) => spec.decay_mult = value,
+                _ => return None,
+            }
+            rest = more;
+        }
+        rest.is_empty().then_some(spec)
+    }
+
     fn sharing_mut(&mut self) -> &mut Sharing {
         self.sharing.get_or_insert_with(Box::default)
     }
@@ -191,6 +213,23 @@ mod tests {
             (all.name(), all.share_mode()),
             ("w", DimCheckMode::Permissive)
         );
+        // Multipliers alone are read without prost's loop, the same.
+        for text in [
+            "",
+            "lr_mult: 2 decay_mult: 0",
+            "decay_mult: 0.5",
+            "lr_mult: 1e-3",
+        ] {
+            let (wire, spec) = read(text);
+            assert_eq!(ParamSpec::from_mults(&wire), Some(spec), "{text}");
+        }
+        let twice = [read("lr_mult: 2").0, read("lr_mult: 3").0].concat();
+        let last = ParamSpec::decode(twice.as_slice()).unwrap();
+        assert_eq!(last.lr_mult, Some(3.0));
+        assert_eq!(ParamSpec::from_mults(&twice), Some(last));
+        for other in [&all.encode_to_vec(), &read("lr_mult: 1").0[..4]] {
+            assert_eq!(ParamSpec::from_mults(other), None);
+        }
         for spec in [unset, mults, all] {
             let written = spec.encode_to_vec();
             assert_eq!(spec.encoded_len(), written.len());
