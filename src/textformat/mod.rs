@@ -56,7 +56,9 @@ pub struct EnumDesc {
 }
 
 impl MessageDesc {
-    #[inline]
+    /// The field named `name`. Always inlined: in the reader's field loop, the call (and the
+    /// registers it saved and restored) was a third of a look-up.
+    #[inline(always)]
     pub fn field(&self, name: &[u8]) -> Option<&'static FieldDesc> {
         let mask = self.slots.len() - 1;
         let mut at = hash::name_hash(name) as usize & mask;
@@ -449,8 +451,36 @@ impl<'a> Parser<'a> {
             }
             self.check_singular(f, pos)?;
             self.lex.take();
-            self.scalar_value(f, next, npos)
+            // The usual values, a plain string or a number, are written here rather than
+            // through `scalar_value`, whose call was a fifth of their cost.
+            match (f.kind, next) {
+                (Kind::String | Kind::Bytes, Tok::Str(lit, true))
+                    if self.put_plain_string(f, lit) =>
+                {
+                    Ok(())
+                }
+                (Kind::String | Kind::Bytes | Kind::Enum, _) => self.scalar_value(f, next, npos),
+                (_, Tok::Number(text) | Tok::Ident(text)) => {
+                    value::put_scalar(&mut self.out, f, text, npos)
+                }
+                _ => self.scalar_value(f, next, npos),
+            }
         }
+    }
+
+    /// Writes the string field `f` from a plain literal `lit` (quotes included) as `scalar_value`
+    /// does, when no literal follows it to be joined and it is not too long; false, with
+    /// nothing written, otherwise.
+    #[inline]
+    fn put_plain_string(&mut self, f: &FieldDesc, lit: &[u8]) -> bool {
+        let body = &lit[1..lit.len() - 1];
+        if body.len() > MAX_STRING || matches!(self.lex.peek_punct(), b'"' | b'\'') {
+            return false;
+        }
+        value::put_key(&mut self.out, f.number, 2);
+        value::put_varint(&mut self.out, body.len() as u64);
+        self.out.extend_from_slice(body);
+        true
     }
 
     /// Keeps the position of a field of a nested message of the type asked for.

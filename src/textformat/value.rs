@@ -17,11 +17,19 @@ pub fn put_key(out: &mut Vec<u8>, number: u32, wire_type: u8) {
 /// Writes `len`, the length of what follows `out[at]`, as a varint at `at`, where one byte
 /// was kept for it: a longer varint moves what follows along. Most messages (a parameter spec,
 /// a filler) are shorter than 128 bytes, and a minimal varint is what prost decodes fastest.
+/// Inline, with the longer lengths out of line: a call for the one store was most of its cost.
+#[inline]
 pub fn put_len(out: &mut Vec<u8>, at: usize, len: u32) {
     if len < 0x80 {
         out[at] = len as u8;
-        return;
+    } else {
+        put_long_len(out, at, len);
     }
+}
+
+/// `put_len` for a length of two bytes or more.
+#[cold]
+fn put_long_len(out: &mut Vec<u8>, at: usize, len: u32) {
     let mut varint = [0; 5];
     let mut n = 0;
     let mut v = len;
@@ -39,8 +47,37 @@ pub fn put_len(out: &mut Vec<u8>, at: usize, len: u32) {
 }
 
 /// An integer literal: decimal, `0x` hex or leading-`0` octal, with an optional sign.
-/// Returns it widened to i128 so every proto integer type can range-check it.
+/// Returns it widened to i128 so every proto integer type can range-check it. Inline for the
+/// usual literal, a few decimal digits (`num_output: 64`, `pad: 1`), the rest out of line.
+#[inline]
 pub fn parse_int(text: &[u8], pos: Pos, allow_negative: bool) -> Result<i128, TextError> {
+    match plain_int(text) {
+        Some(v) => Ok(v),
+        None => parse_other_int(text, pos, allow_negative),
+    }
+}
+
+/// The value of up to 18 decimal digits without a sign (not octal: no leading `0` but for `0`
+/// itself), which a u64 holds without overflow; `None` for any other literal.
+#[inline]
+fn plain_int(text: &[u8]) -> Option<i128> {
+    if text.is_empty() || text.len() > 18 || (text[0] == b'0' && text.len() > 1) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in text {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(digit);
+    }
+    Some(i128::from(v))
+}
+
+/// `parse_int` for any literal but a plain decimal, and its errors.
+#[inline(never)]
+fn parse_other_int(text: &[u8], pos: Pos, allow_negative: bool) -> Result<i128, TextError> {
     let bad = || {
         TextError::new(
             pos,
@@ -101,6 +138,7 @@ const EXACT_POW10: [f64; 23] = [
 /// `None` for anything else, which `parse_float` then reads the general way. Caffe's values
 /// (learning-rate multipliers, epsilons, filler widths) are nearly all of this kind, and this
 /// spares them the UTF-8 check, the lower-cased copy and the general parser.
+#[inline]
 fn plain_decimal(text: &[u8]) -> Option<f64> {
     // Longer literals take the general way; this bounds `scale` too.
     if text.len() > 32 {
@@ -154,15 +192,25 @@ fn plain_decimal(text: &[u8]) -> Option<f64> {
     Some(if scale < 0 { v / pow } else { v * pow })
 }
 
+/// A floating-point literal: inline for a plain decimal, the rest out of line
+/// (`parse_other_float`), so that the usual value costs no call.
+#[inline]
 fn parse_float(text: &[u8], pos: Pos) -> Result<f64, TextError> {
     let (neg, body) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         Some((b'+', rest)) => (false, rest),
         _ => (false, text),
     };
-    if let Some(v) = plain_decimal(body) {
-        return Ok(if neg { -v } else { v });
+    match plain_decimal(body) {
+        Some(v) => Ok(if neg { -v } else { v }),
+        None => parse_other_float(text, pos),
     }
+}
+
+/// `parse_float` for what is not a plain decimal: `inf`, `nan`, hex, a trailing `f`, long
+/// literals, and errors.
+#[inline(never)]
+fn parse_other_float(text: &[u8], pos: Pos) -> Result<f64, TextError> {
     let s = std::str::from_utf8(text).unwrap_or("");
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -212,15 +260,16 @@ pub fn put_scalar(
     pos: Pos,
 ) -> Result<(), TextError> {
     match f.kind {
-        Kind::Float => {
+        // One call of `parse_float` for both, so that it is inlined.
+        Kind::Float | Kind::Double => {
             let v = parse_float(text, pos)?;
-            put_key(out, f.number, 5);
-            out.extend_from_slice(&(v as f32).to_le_bytes());
-        }
-        Kind::Double => {
-            let v = parse_float(text, pos)?;
-            put_key(out, f.number, 1);
-            out.extend_from_slice(&v.to_le_bytes());
+            if f.kind == Kind::Float {
+                put_key(out, f.number, 5);
+                out.extend_from_slice(&(v as f32).to_le_bytes());
+            } else {
+                put_key(out, f.number, 1);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
         }
         Kind::Int32 | Kind::Int64 => {
             let (min, max) = if f.kind == Kind::Int32 {
