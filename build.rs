@@ -117,6 +117,13 @@ fn layer_sub_params(fds: &prost_types::FileDescriptorSet) -> String {
             "            _ => false,\n",
         ),
         (
+            "Where the sub-message is: two fields there are one, shared.",
+            "fn addr(&self) -> *const ()",
+            "self",
+            arm("SubParam::{V}(m)", "Arc::as_ptr(m).cast()"),
+            "",
+        ),
+        (
             "An unset sub-message for field `tag`, or `None` if `tag` is not one.",
             "fn empty(tag: u32) -> Option<SubParam>",
             "tag",

@@ -5,7 +5,7 @@
 //! read gets the same result, so it is looked up instead.
 
 use std::borrow::Cow;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use foldhash::HashMap;
 
@@ -38,9 +38,12 @@ const PER_KEY: usize = 16;
 /// The results of one walk (one `Ctx`): a memo must not outlive it.
 #[derive(Default)]
 pub struct Memo {
-    /// By a hash of the type and bottom shapes; each entry is checked in full.
-    seen: HashMap<u64, Vec<Seen>>,
-    kept: usize,
+    /// By a hash of the type and bottom shapes, where those layers' results are in `kept`;
+    /// each is checked in full.
+    seen: HashMap<u64, Vec<u32>>,
+    /// The results, in the order they were read: a layer found alike is lent its result from
+    /// here, without a second look-up of its key.
+    kept: Vec<Seen>,
     hasher: foldhash::fast::FixedState,
 }
 
@@ -52,12 +55,22 @@ struct Seen {
 
 impl Memo {
     /// Where the result of a layer like this one read before is: its key in `seen`, and its
-    /// place under that key if it was kept.
+    /// place in `kept` if it was kept.
     fn find(&self, lp: &LayerParameter, bottoms: &[&Shape]) -> (u64, Option<usize>) {
-        let key = self.hasher.hash_one((lp.r#type(), bottoms));
-        let at = self.seen.get(&key).and_then(|seen| {
-            seen.iter()
-                .position(|s| same_rule_input(&s.layer, lp, &s.bottoms, bottoms))
+        // The type's bytes and the dims', without the lengths `Hash` would add for each list
+        // (a fifth of the look-up): lists that differ only there share a key, and are told
+        // apart by the full check.
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(lp.r#type().as_bytes());
+        for dims in bottoms {
+            i64::hash_slice(dims, &mut hasher);
+        }
+        let key = hasher.finish();
+        let at = self.seen.get(&key).and_then(|alike| {
+            alike.iter().map(|&i| i as usize).find(|&i| {
+                let s = &self.kept[i];
+                same_rule_input(&s.layer, lp, &s.bottoms, bottoms)
+            })
         });
         (key, at)
     }
@@ -76,15 +89,23 @@ impl Memo {
         }
         let (key, at) = self.find(lp, bottoms);
         if let Some(i) = at {
-            return Some(Ok(Cow::Borrowed(&self.seen[&key][i].out)));
+            // Alike, but not sharing its sub-messages: decoded by another of the reader's
+            // threads, which shares only its own (`SharedSubs`). The next layers from that
+            // thread are compared with this one instead, at once rather than field by field.
+            let seen = &mut self.kept[i];
+            if !seen.layer.sub.shared(&lp.sub) {
+                seen.layer = lp.clone();
+            }
+            return Some(Ok(Cow::Borrowed(&seen.out)));
         }
         let result = infer(lp, bottoms, ctx)?;
         // Only results: an error stops the walk, and is worded for its own layer.
-        if let (Ok(out), true) = (&result, self.kept < KEPT) {
+        if let (Ok(out), true) = (&result, self.kept.len() < KEPT) {
             let alike = self.seen.entry(key).or_default();
             if alike.len() < PER_KEY {
-                self.kept += 1;
-                alike.push(Seen {
+                // Below `KEPT`, so 32 bits hold it.
+                alike.push(self.kept.len() as u32);
+                self.kept.push(Seen {
                     layer: lp.clone(),
                     bottoms: bottoms.iter().map(|&b| b.clone()).collect(),
                     out: out.clone(),
@@ -112,16 +133,27 @@ fn same_rule_input(
         sub,
         rare,
     } = seen;
+    // What tells apart layers under one key first (a block's convolutions on one bottom differ
+    // in their sub-message); the type and the bottoms, which the key hashes, last.
     bottom.len() == lp.bottom.len()
         && top.len() == lp.top.len()
-        && *r#type == lp.r#type
-        && *param == lp.param
         // Nearly every layer shares its sub-messages with the others like it (SharedSubs):
-        // those compare at once.
-        && sub.same(&lp.sub)
+        // those compare at once, without a call.
+        && (sub.shared(&lp.sub) || sub.same(&lp.sub))
+        && *param == lp.param
         && *rare == lp.rare
+        && same_type(r#type, &lp.r#type)
         && seen_bottoms.len() == bottoms.len()
         && seen_bottoms.iter().zip(bottoms).all(|(a, b)| a == *b)
+}
+
+/// Whether two layers' types are equal: nearly always both one of `LAYER_TYPES`, the very same
+/// string, known without reading it.
+fn same_type(a: &Option<Cow<'static, str>>, b: &Option<Cow<'static, str>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => std::ptr::eq(&**a, &**b) || a == b,
+        _ => a.is_none() && b.is_none(),
+    }
 }
 
 #[cfg(test)]
@@ -176,7 +208,7 @@ mod tests {
         assert_eq!(a.macs, 230_400);
         // Named otherwise, alike in all else: the same result, remembered once.
         assert_eq!(run(&mut memo, &conv("b", 16), &small), a);
-        assert_eq!(memo.kept, 1);
+        assert_eq!(memo.kept.len(), 1);
         // Another parameter, another bottom shape: each its own.
         assert_eq!(
             run(&mut memo, &conv("c", 32), &small).tops,
@@ -186,7 +218,7 @@ mod tests {
             run(&mut memo, &conv("d", 16), &large).tops,
             [vec![2, 16, 20, 20]]
         );
-        assert_eq!(memo.kept, 3);
+        assert_eq!(memo.kept.len(), 3);
         // Looked up without running a rule: only what was read.
         assert_eq!(memo.find(&conv("e", 16), &[&small]).1, Some(0));
         assert_eq!(memo.find(&conv("f", 64), &[&small]).1, None);
@@ -194,7 +226,7 @@ mod tests {
         assert!(lent(&mut memo, &conv("g", 16), &small));
         assert!(!lent(&mut memo, &conv("h", 64), &small));
         assert!(lent(&mut memo, &conv("i", 64), &small));
-        assert_eq!(memo.kept, 4);
+        assert_eq!(memo.kept.len(), 4);
     }
 
     #[test]
@@ -220,7 +252,35 @@ mod tests {
         assert_eq!(run(&mut memo, &a, &bottom).tops, [vec![1, 4, 5, 5]]);
         assert!(lent(&mut memo, &b, &bottom));
         assert!(!lent(&mut memo, &apart, &bottom));
-        assert_eq!(memo.kept, 2);
+        assert_eq!(memo.kept.len(), 2);
+    }
+
+    #[test]
+    fn a_layer_alike_from_another_thread_is_compared_from_then_on() {
+        // Two readers' threads, each sharing the sub-messages it decodes, not the other's.
+        let text = "type: 'Convolution' bottom: 'x' top: 'y' convolution_param { num_output: 4 \
+                    kernel_size: 1 }";
+        let wire = crate::textformat::parse(text.as_bytes(), MSG_LAYERPARAMETER)
+            .unwrap()
+            .wire;
+        let read = |shared: &mut SharedSubs| {
+            let mut lp = LayerParameter::default();
+            lp.merge_shared(&wire, shared).unwrap();
+            lp
+        };
+        let (mut first, mut second) = (SharedSubs::default(), SharedSubs::default());
+        let (a, b) = (read(&mut first), read(&mut second));
+        assert!(!a.sub.shared(&b.sub));
+        assert!(a.sub.shared(&read(&mut first).sub));
+        let bottom = Shape::from([1, 3, 5, 5]);
+        let mut memo = Memo::default();
+        assert_eq!(run(&mut memo, &a, &bottom).tops, [vec![1, 4, 5, 5]]);
+        assert!(memo.kept[0].layer.sub.shared(&a.sub));
+        // Alike field by field: lent, and the second thread's layer is the one kept since.
+        assert!(lent(&mut memo, &b, &bottom));
+        assert!(memo.kept[0].layer.sub.shared(&b.sub));
+        assert!(lent(&mut memo, &read(&mut second), &bottom));
+        assert_eq!(memo.kept.len(), 1);
     }
 
     #[test]
@@ -237,14 +297,14 @@ mod tests {
         for std in 0..=PER_KEY {
             assert!(!lent(&mut memo, &conv(std), &bottom));
         }
-        assert_eq!(memo.kept, PER_KEY);
+        assert_eq!(memo.kept.len(), PER_KEY);
         // The first ones are kept, the one past the limit is computed again.
         assert!(lent(&mut memo, &conv(0), &bottom));
         assert!(lent(&mut memo, &conv(PER_KEY - 1), &bottom));
         assert!(!lent(&mut memo, &conv(PER_KEY), &bottom));
         // Another bottom shape is another key.
         assert!(!lent(&mut memo, &conv(PER_KEY), &[1, 3, 6, 6].into()));
-        assert_eq!(memo.kept, PER_KEY + 1);
+        assert_eq!(memo.kept.len(), PER_KEY + 1);
     }
 
     #[test]
@@ -256,7 +316,7 @@ mod tests {
         let mut memo = Memo::default();
         let out = run(&mut memo, &conv, &[1, 3, 5, 5].into());
         assert_eq!(out.tops, [vec![1, 4, 5, 5]]);
-        assert_eq!(memo.kept, 0);
+        assert_eq!(memo.kept.len(), 0);
     }
 
     #[test]
@@ -274,6 +334,6 @@ mod tests {
         assert_eq!(one.tops, [vec![1, 4, 4, 4]]);
         let two = run(&mut memo, &pool("top: 'p' top: 'mask'"), &bottom);
         assert_eq!(two.tops, [vec![1, 4, 4, 4], vec![1, 4, 4, 4]]);
-        assert_eq!(memo.kept, 2);
+        assert_eq!(memo.kept.len(), 2);
     }
 }

@@ -76,6 +76,17 @@ impl SubParams {
         a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same(b))
     }
 
+    /// Whether both lists hold the very same sub-messages, which `same` compares at once: the
+    /// layers one reader's thread decoded share them (`SharedSubs`), those of two threads not.
+    #[inline]
+    pub fn shared(&self, other: &SubParams) -> bool {
+        let (a, b) = (self.as_slice(), other.as_slice());
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(a, b)| std::ptr::eq(a.addr(), b.addr()))
+    }
+
     fn as_slice(&self) -> &[SubParam] {
         match &self.0 {
             Subs::None => &[],
