@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
+use std::fmt;
 use std::sync::Arc;
 
 use foldhash::HashMap;
@@ -64,16 +65,20 @@ type IdList = SmallVec<[u32; 4]>;
 /// An index as the walk keeps it. A net over 2^32 layers or blobs is refused (its file would
 /// be tens of gigabytes) rather than numbered wrongly.
 fn to_id(file: &str, index: usize) -> Result<u32> {
-    u32::try_from(index).map_err(|_| {
-        Error::invalid(
-            file,
-            None,
-            format!(
-                "the net has over {} layers or blobs: more than caffe-mem can number",
-                u32::MAX
-            ),
-        )
-    })
+    // The message apart, so that the walk's check of each new blob is inlined.
+    u32::try_from(index).map_err(|_| too_many_ids(file))
+}
+
+#[cold]
+fn too_many_ids(file: &str) -> Error {
+    Error::invalid(
+        file,
+        None,
+        format!(
+            "the net has over {} layers or blobs: more than caffe-mem can number",
+            u32::MAX
+        ),
+    )
 }
 
 /// Some of a walk's blob or layer indices, read as `usize`.
@@ -379,6 +384,16 @@ pub(crate) fn as_built(node: &Node) -> (Arc<LayerParameter>, bool) {
     (lp, auto_top)
 }
 
+/// A layer's name as the walk's messages show it (`{name}`): read only when one is worded,
+/// not decoded for each layer that passes every check.
+struct NameOf<'a>(&'a LayerParameter);
+
+impl fmt::Display for NameOf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
 /// The warning for a layer of a type no rule knows, also its note in the report.
 pub fn unknown_type_note(name: &str, ty: &str) -> String {
     format!(
@@ -490,7 +505,7 @@ pub(crate) fn walk_into(
         let (lp, auto_top) = as_built(node);
         let (pos, inserted) = (node.pos, node.inserted);
         let li = layers.len() as u32;
-        let name = lp.name();
+        let name = NameOf(&lp);
         let ty = lp.r#type();
         let err = |msg: String| Error::invalid(file, Some(pos), msg);
 
@@ -552,7 +567,7 @@ pub(crate) fn walk_into(
                 file: file.to_string(),
                 line: pos.line,
                 col: pos.col,
-                message: unknown_type_note(name, ty),
+                message: unknown_type_note(lp.name(), ty),
             });
             Ok(())
         };
@@ -629,15 +644,16 @@ pub(crate) fn walk_into(
             )));
         }
         let out_param_count = out.params.len();
+        // PSPNet's BN (4 blobs, bn_layer.cpp) keeps its running statistics, and with `frozen`
+        // its scale and shift too, out of the solver's reach. Looked up once per layer.
+        let pspnet_bn = ty == "BN" && out_param_count == 4;
+        let bn_frozen = pspnet_bn && lp.bn_param().is_some_and(|b| b.frozen());
         let mut params = Vec::with_capacity(out_param_count);
         for (k, shape) in out.params.iter().enumerate() {
             let spec = lp.param.get(k);
             let mut lr_mult = spec.map_or(1.0, |s| s.lr_mult());
             let mut decay_mult = spec.map_or(1.0, |s| s.decay_mult());
-            // PSPNet's BN (4 blobs, bn_layer.cpp) keeps its running statistics, and with
-            // `frozen` its scale and shift too, out of the solver's reach.
-            let bn_frozen = lp.bn_param().is_some_and(|b| b.frozen());
-            if ty == "BN" && out_param_count == 4 && (k >= 2 || bn_frozen) {
+            if pspnet_bn && (k >= 2 || bn_frozen) {
                 lr_mult = 0.0;
                 decay_mult = 0.0;
             }
@@ -730,7 +746,7 @@ pub(crate) fn layer_out<'m>(
     memo: &'m mut Memo,
     unknown: impl FnOnce() -> Result<()>,
 ) -> Result<(Cow<'m, layers::Out>, bool)> {
-    let (name, ty) = (lp.name(), lp.r#type());
+    let (name, ty) = (NameOf(lp), lp.r#type());
     let err = |msg: String| Error::invalid(file, Some(pos), msg);
     let (mut out, known_type) = match memo.infer(lp, bottoms, &opts.ctx) {
         Some(Ok(out)) => (out, true),
@@ -834,22 +850,25 @@ fn backward_analysis(
                 break;
             }
         }
-        if l.need_backward && skip {
+        // Neither a layer that skips its backward pass nor one that is no part of the loss
+        // propagates to its bottoms: cleared bottom by bottom below (a call to memset for
+        // each layer's list of one or two otherwise).
+        let clear_bottoms = l.need_backward && skip || !contributes;
+        if clear_bottoms {
             l.need_backward = false;
-            l.bottom_need_backward.iter_mut().for_each(|b| *b = false);
         }
-        if !contributes {
-            l.need_backward = false;
-        }
-        // The ids as a field, beside `bottom_need_backward` changed meanwhile.
-        for (j, &id) in l.blob_ids[..l.bottoms as usize].iter().enumerate() {
+        // The ids as a field, beside `bottom_need_backward` changed meanwhile (one flag per
+        // bottom).
+        let bottoms = l.blob_ids[..l.bottoms as usize].iter();
+        for (&id, need) in bottoms.zip(l.bottom_need_backward.iter_mut()) {
             let id = id as usize;
             if contributes {
                 under_loss[id] = true;
-            } else {
-                l.bottom_need_backward[j] = false;
             }
-            if !l.bottom_need_backward[j] {
+            if clear_bottoms {
+                *need = false;
+            }
+            if !*need {
                 skip_backp[id] = true;
             }
         }

@@ -112,25 +112,36 @@ pub fn infer(lp: &LayerParameter, bottoms: &[&Shape], ctx: &Ctx) -> Option<RuleR
 // ---- helpers shared by the rules ----
 
 /// Number of elements, checked: Caffe refuses a blob over INT_MAX elements
-/// (blob.cpp: "blob size exceeds INT_MAX").
+/// (blob.cpp: "blob size exceeds INT_MAX"). Inlined: the walks count every top and parameter
+/// blob, nearly all of them fine, and the error is worded apart (`count_error`).
+#[inline]
 pub fn count(shape: &[i64]) -> Result<u64, RuleError> {
+    let n = shape.iter().try_fold(1u64, |n, &d| {
+        u64::try_from(d).ok().and_then(|d| n.checked_mul(d))
+    });
+    match n {
+        Some(n) if n <= i32::MAX as u64 => Ok(n),
+        _ => Err(count_error(shape)),
+    }
+}
+
+/// Why `count` refuses `shape`: its first negative dimension, else the product overflowing 64
+/// bits, else its size over INT_MAX, as met dimension by dimension.
+#[cold]
+fn count_error(shape: &[i64]) -> RuleError {
     let mut n: u64 = 1;
     for &d in shape {
         if d < 0 {
-            return Err(RuleError::new(format!(
-                "negative dimension {d} in shape {shape:?}"
-            )));
+            return RuleError::new(format!("negative dimension {d} in shape {shape:?}"));
         }
-        n = n
-            .checked_mul(d as u64)
-            .ok_or_else(|| RuleError::new(format!("shape {shape:?} overflows")))?;
+        match n.checked_mul(d as u64) {
+            Some(product) => n = product,
+            None => return RuleError::new(format!("shape {shape:?} overflows")),
+        }
     }
-    if n > i32::MAX as u64 {
-        return Err(RuleError::new(format!(
-            "blob of shape {shape:?} has {n} elements, over Caffe's limit of INT_MAX"
-        )));
-    }
-    Ok(n)
+    RuleError::new(format!(
+        "blob of shape {shape:?} has {n} elements, over Caffe's limit of INT_MAX"
+    ))
 }
 
 /// Caffe's `CanonicalAxisIndex`: a negative axis counts from the end.
@@ -199,4 +210,32 @@ pub fn check_count(
 /// Requires exactly `n` bottoms.
 pub fn exact_bottoms(ty: &str, bottoms: &[&Shape], n: usize) -> Result<(), RuleError> {
     check_count(ty, Blobs::Bottom, bottoms.len(), n, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_refuses_as_it_meets_the_dims() {
+        assert_eq!(count(&[2, 3, 224, 224]), Ok(301_056));
+        assert_eq!(count(&[]), Ok(1));
+        // A zero dim empties a blob however large the others.
+        assert_eq!(count(&[1 << 20, 1 << 20, 0]), Ok(0));
+        let message = |shape: &[i64]| count(shape).unwrap_err().message;
+        assert_eq!(
+            message(&[2, -3, 1 << 62, 1 << 62]),
+            "negative dimension -3 in shape [2, -3, 4611686018427387904, 4611686018427387904]"
+        );
+        // The product overflows before the negative dim is read.
+        assert_eq!(
+            message(&[1 << 62, 1 << 62, -3]),
+            "shape [4611686018427387904, 4611686018427387904, -3] overflows"
+        );
+        assert_eq!(
+            message(&[65536, 65536]),
+            "blob of shape [65536, 65536] has 4294967296 elements, over Caffe's limit of INT_MAX"
+        );
+        assert_eq!(count(&[i32::MAX as i64]), Ok(i32::MAX as u64));
+    }
 }
