@@ -64,11 +64,13 @@ type IdList = SmallVec<[u32; 4]>;
 
 /// An index as the walk keeps it. A net over 2^32 layers or blobs is refused (its file would
 /// be tens of gigabytes) rather than numbered wrongly.
-fn to_id(file: &str, index: usize) -> Result<u32> {
-    // The message apart, so that the walk's check of each new blob is inlined.
+#[inline]
+pub(crate) fn to_id(file: &str, index: usize) -> Result<u32> {
     u32::try_from(index).map_err(|_| too_many_ids(file))
 }
 
+/// `to_id`'s error, out of line, so that the check is inlined where the walk numbers each new
+/// blob and the Split insertion every top and bottom.
 #[cold]
 fn too_many_ids(file: &str) -> Error {
     Error::invalid(
@@ -462,7 +464,7 @@ impl Lists {
 
 /// Writes one element's bytes per 4 KiB page of the first `n` free places of `v`: the first
 /// write to a page faults it in (a cleared huge page of 2 MiB where the kernel gives those).
-fn touch_pages<T>(v: &mut Vec<T>, n: usize) {
+pub(crate) fn touch_pages<T>(v: &mut Vec<T>, n: usize) {
     let step = (4096 / std::mem::size_of::<T>().max(1)).max(1);
     for slot in v.spare_capacity_mut().iter_mut().take(n).step_by(step) {
         *slot = std::mem::MaybeUninit::zeroed();

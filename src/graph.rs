@@ -6,6 +6,7 @@ use std::sync::Arc;
 use compact_str::CompactString;
 use foldhash::HashMap;
 
+use crate::analysis::to_id;
 use crate::error::{Error, Result};
 use crate::proto::LayerParameter;
 use crate::textformat::Pos;
@@ -50,13 +51,20 @@ fn split_name(layer: &str, blob: &str, top: usize, k: Option<usize>) -> CompactS
 /// file could take gigabytes. Real names are tens of bytes.
 pub const MAX_LAYER_NAME: usize = 1024;
 
+#[inline]
 fn check_name_length(file: &str, lp: &LayerParameter, pos: Pos) -> Result<()> {
     let name = lp.name();
     if name.len() <= MAX_LAYER_NAME {
         return Ok(());
     }
+    Err(name_too_long(file, name, pos))
+}
+
+/// `check_name_length`'s error, out of line: the check runs once a layer.
+#[cold]
+fn name_too_long(file: &str, name: &str, pos: Pos) -> Error {
     let start: String = name.chars().take(40).collect();
-    Err(Error::invalid(
+    Error::invalid(
         file,
         Some(pos),
         format!(
@@ -64,51 +72,111 @@ fn check_name_length(file: &str, lp: &LayerParameter, pos: Pos) -> Result<()> {
             name.len()
         ),
     )
-    .with_hint("Caffe copies a layer's name into the name of every Split top it inserts after it"))
+    .with_hint("Caffe copies a layer's name into the name of every Split top it inserts after it")
+}
+
+/// A numbered top while the bottoms are matched to tops (the first pass).
+#[derive(Clone, Copy)]
+struct Top {
+    /// Bottoms that read it, and one for an explicit non-zero loss weight.
+    consumers: u32,
+    /// The first top of its chain of in-place tops (a convolution's output, then its
+    /// BatchNorm, Scale and ReLU computing in place).
+    chain: u32,
+    /// For a chain's first top, the chain's last one, which a bottom of that name reads.
+    latest: u32,
+}
+
+/// Where a layer's tops and bottoms start in the numbered tops and in the list of the tops
+/// the bottoms read.
+#[derive(Clone, Copy)]
+struct Span {
+    top: u32,
+    bottom: u32,
+}
+
+/// The Split inserted after a top, while its consumers are rewired (the second pass).
+#[derive(Clone, Copy)]
+struct Split {
+    /// Its place in the output.
+    at: u32,
+    /// Its top the next consumer reads.
+    next: u32,
 }
 
 /// Rewires bottoms to Split tops and inserts the Split layers, exactly as Caffe's InsertSplits:
 /// a top is split when it has more than one consumer, an explicit non-zero `loss_weight`
 /// counting as a consumer. A bottom no earlier layer produced is refused here, as there.
 ///
-/// Tops are numbered in file order (`first_top[i] + j` is layer i's top j), so the per-top
-/// counts are plain vectors rather than maps keyed by (layer, top).
+/// Tops are numbered in file order (layer i's top j is `spans[i].top + j`), so the per-top
+/// counts are plain vectors rather than maps keyed by (layer, top). The first pass reads each
+/// layer once and notes what the second needs, which then reads only the layers it rewires
+/// or adds a Split after (on a large net the layers are far out of cache, and most of both
+/// passes' time was each layer's first read). The indices are 32-bit, as in the walk, so
+/// that the lists fill less fresh memory.
 pub fn insert_splits(
     file: &str,
     layers: Vec<Arc<LayerParameter>>,
     positions: Vec<Pos>,
 ) -> Result<Vec<Node>> {
-    // Counted first, so that each list below is sized once.
-    let (tops, bottoms) = layers
-        .iter()
-        .fold((0, 0), |(t, b), lp| (t + lp.top.len(), b + lp.bottom.len()));
-    let mut first_top = Vec::with_capacity(layers.len());
-    // The layer of each numbered top.
-    let mut top_layer = Vec::with_capacity(tops);
-    // By name, the first top of its chain of in-place tops (a convolution's output, then its
-    // BatchNorm, Scale and ReLU computing in place); `latest` holds, for such a first top,
-    // the chain's last one, which a bottom of that name reads. An in-place top so lengthens
-    // its chain without hashing its name.
-    let mut chain_of: HashMap<&str, usize> =
-        HashMap::with_capacity_and_hasher(tops, Default::default());
-    let mut chain: Vec<usize> = Vec::with_capacity(tops);
-    let mut latest = vec![0usize; tops];
+    insert_splits_into(file, layers, positions, Vec::new)
+}
+
+/// Room for the node list of a net of `layers` layers in its file, made beforehand on another
+/// thread (`insert_splits_into`), its pages faulted in there: room for a Split after a quarter
+/// of the layers, the pages touched for an eighth (ResNets have one after a thirteenth), as in
+/// the walk's lists (`analysis::Lists`). On the 100k-layer net writing the nodes into fresh
+/// pages was a tenth of the Split insertion.
+pub(crate) fn node_room(layers: usize) -> Vec<Node> {
+    let mut room = Vec::with_capacity(layers + layers / 4 + 16);
+    crate::analysis::touch_pages(&mut room, layers + layers / 8);
+    room
+}
+
+/// `insert_splits` into the list `room` gives, asked for once the first pass is done (so that
+/// a list made on another thread has that long to be ready); one too short is replaced.
+pub(crate) fn insert_splits_into(
+    file: &str,
+    layers: Vec<Arc<LayerParameter>>,
+    positions: Vec<Pos>,
+    room: impl FnOnce() -> Vec<Node>,
+) -> Result<Vec<Node>> {
+    // Room for one top and about one and a half bottoms a layer, as in most nets: counting
+    // them first took a pass of its own over the layers. A net with more grows its lists.
+    let estimate = layers.len() + layers.len() / 2 + 16;
+    // One more than the layers: the last one's tops and bottoms end where the next would start.
+    let mut spans: Vec<Span> = Vec::with_capacity(layers.len() + 1);
+    let mut tops: Vec<Top> = Vec::with_capacity(estimate);
+    // By name, the first top of its in-place chain. An in-place top so lengthens its chain
+    // without hashing its name. Keyed by the name in its layer, not by its `&str`: 16 bytes
+    // an entry rather than 24, and the compare reads the same bytes.
+    let mut chain_of: HashMap<&CompactString, u32> =
+        HashMap::with_capacity_and_hasher(layers.len(), Default::default());
     // The top each bottom reads, layer after layer.
-    let mut source: Vec<usize> = Vec::with_capacity(bottoms);
-    let mut consumers = vec![0usize; tops];
-    let mut loss_weight = vec![0f32; tops];
+    let mut source: Vec<u32> = Vec::with_capacity(estimate);
+    // Tops with more than one consumer.
+    let mut splits = 0;
 
     for (i, lp) in layers.iter().enumerate() {
         check_name_length(file, lp, positions[i])?;
-        let first = top_layer.len();
-        first_top.push(first);
+        // Once a layer: the numbers of this layer's tops and bottoms fit, and so its tops'
+        // consumer counts (at most one a bottom or weighted top) and the indices below.
+        to_id(
+            file,
+            tops.len() + source.len() + lp.top.len() + lp.bottom.len(),
+        )?;
+        let first = to_id(file, tops.len())?;
+        spans.push(Span {
+            top: first,
+            bottom: to_id(file, source.len())?,
+        });
         // Most bottoms are a top of the layer just before, found there without hashing: the
         // last one of that name, as in `last_top`.
-        let previous = i.checked_sub(1).map(|p| (&layers[p].top, first_top[p]));
+        let previous = i.checked_sub(1).map(|p| (&layers[p].top, spans[p].top));
         for (j, b) in lp.bottom.iter().enumerate() {
             let t = previous
-                .and_then(|(tops, at)| Some(at + tops.iter().rposition(|t| t == b)?))
-                .or_else(|| Some(latest[*chain_of.get(b.as_str())?]));
+                .and_then(|(tops, at)| Some(at + tops.iter().rposition(|t| t == b)? as u32))
+                .or_else(|| Some(tops[*chain_of.get(b)? as usize].latest));
             let Some(t) = t else {
                 return Err(Error::invalid(
                     file,
@@ -124,99 +192,181 @@ pub fn insert_splits(
                 ));
             };
             source.push(t);
-            consumers[t] += 1;
+            splits += consume(&mut tops[t as usize]);
         }
         let sources = &source[source.len() - lp.bottom.len()..];
         for (j, t) in lp.top.iter().enumerate() {
-            let here = first + j;
+            let here = first + j as u32;
             // In place, it lengthens the chain its bottom read. Only in a one-top layer: of
             // several tops two may share a name, and the map's last insertion then decides.
             let in_place = lp.bottom.get(j) == Some(t) && lp.top.len() == 1;
-            let c = if in_place {
-                chain[sources[j]]
+            let chain = if in_place {
+                tops[sources[j] as usize].chain
             } else {
-                chain_of.insert(t.as_str(), here);
+                chain_of.insert(t, here);
                 here
             };
-            chain.push(c);
-            latest[c] = here;
+            tops.push(Top {
+                consumers: 0,
+                chain,
+                latest: here,
+            });
+            tops[chain as usize].latest = here;
         }
-        top_layer.extend(std::iter::repeat_n(i, lp.top.len()));
-        for (j, &w) in lp.loss_weight().iter().enumerate().take(lp.top.len()) {
-            // The last of the layer's tops of this name.
-            let t = first + lp.top.iter().rposition(|t| *t == lp.top[j]).unwrap_or(j);
-            loss_weight[t] = w;
+        for (j, w) in weighted_tops(lp) {
             if w != 0.0 {
-                consumers[t] += 1;
+                splits += consume(&mut tops[first as usize + j]);
             }
         }
     }
+    spans.push(Span {
+        top: to_id(file, tops.len())?,
+        bottom: to_id(file, source.len())?,
+    });
     drop(chain_of);
 
-    let mut next_split = vec![0usize; tops];
-    // Where each layer of the file went in `out` (which has the Splits too).
-    let mut placed: Vec<usize> = Vec::with_capacity(layers.len());
     // Sized for the Splits too: grown by doubling, a large net's list would be copied and
     // held at twice its size.
-    let splits = consumers.iter().filter(|&&n| n > 1).count();
-    let mut out: Vec<Node> = Vec::with_capacity(layers.len() + splits);
-    let mut sources = source.into_iter();
+    let mut out = room();
+    out.clear();
+    if out.capacity() < layers.len() + splits {
+        out = Vec::with_capacity(layers.len() + splits);
+    }
+    // By top, its Split once made (its producer comes before its consumers).
+    let mut split_of: HashMap<u32, Split> =
+        HashMap::with_capacity_and_hasher(splits, Default::default());
     for (i, (mut lp, pos)) in layers.into_iter().zip(positions).enumerate() {
-        for j in 0..lp.bottom.len() {
-            let t = sources.next().expect("one source per bottom");
-            if consumers[t] > 1 {
-                let producer = top_layer[t];
-                let name = out[placed[producer]].lp.name();
-                let rewired = split_name(
-                    name,
-                    &lp.bottom[j],
-                    t - first_top[producer],
-                    Some(next_split[t]),
-                );
+        let (span, end) = (spans[i], spans[i + 1]);
+        let reads = &source[span.bottom as usize..end.bottom as usize];
+        for (j, t) in reads.iter().enumerate() {
+            if tops[*t as usize].consumers > 1 {
+                let split = split_of
+                    .get_mut(t)
+                    .expect("a top's Split precedes its consumers");
+                let rewired = out[split.at as usize].lp.top[split.next as usize].clone();
                 // A copy only when a solver's test nets share this layer too.
                 Arc::make_mut(&mut lp).bottom[j] = rewired;
-                next_split[t] += 1;
+                split.next += 1;
             }
         }
         let at = out.len();
-        placed.push(at);
-        let top_count = lp.top.len();
+        let made = &tops[span.top as usize..end.top as usize];
+        let splitting = made.iter().any(|t| t.consumers > 1);
+        // Read before a Split clears the layer's own.
+        let weights: Vec<(usize, f32)> = if splitting {
+            weighted_tops(&lp).collect()
+        } else {
+            Vec::new()
+        };
         out.push(Node {
             lp,
             pos,
             inserted: false,
         });
-        for j in 0..top_count {
-            let t = first_top[i] + j;
-            let n = consumers[t];
-            if n > 1 {
-                let w = loss_weight[t];
-                let lp = &out[at].lp;
-                let (name, blob) = (lp.name(), &lp.top[j]);
-                let mut split = LayerParameter {
-                    name: Some(split_name(name, blob, j, None)),
-                    r#type: Some("Split".into()),
-                    top: (0..n).map(|k| split_name(name, blob, j, Some(k))).collect(),
-                    bottom: [blob.clone()].into(),
-                    ..Default::default()
-                };
-                if w != 0.0 {
-                    // The loss reads the first Split top; the consumers start at the second.
-                    split.rare_mut().loss_weight =
-                        (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect();
-                    Arc::make_mut(&mut out[at].lp)
-                        .rare_mut()
-                        .loss_weight
-                        .clear();
-                    next_split[t] += 1;
-                }
-                out.push(Node {
-                    lp: Arc::new(split),
-                    pos,
-                    inserted: true,
-                });
+        if !splitting {
+            continue;
+        }
+        for (j, top) in made.iter().enumerate() {
+            let n = top.consumers;
+            if n <= 1 {
+                continue;
             }
+            // The last weight given for the top's name.
+            let w = weights
+                .iter()
+                .rev()
+                .find(|&&(k, _)| k == j)
+                .map_or(0.0, |&(_, w)| w);
+            let lp = &out[at].lp;
+            let (name, blob) = (lp.name(), &lp.top[j]);
+            let mut split = LayerParameter {
+                name: Some(split_name(name, blob, j, None)),
+                r#type: Some("Split".into()),
+                top: (0..n as usize)
+                    .map(|k| split_name(name, blob, j, Some(k)))
+                    .collect(),
+                bottom: [blob.clone()].into(),
+                ..Default::default()
+            };
+            if w != 0.0 {
+                // The loss reads the first Split top; the consumers start at the second.
+                split.rare_mut().loss_weight =
+                    (0..n).map(|k| if k == 0 { w } else { 0.0 }).collect();
+                Arc::make_mut(&mut out[at].lp)
+                    .rare_mut()
+                    .loss_weight
+                    .clear();
+            }
+            split_of.insert(
+                span.top + j as u32,
+                Split {
+                    at: to_id(file, out.len())?,
+                    next: u32::from(w != 0.0),
+                },
+            );
+            out.push(Node {
+                lp: Arc::new(split),
+                pos,
+                inserted: true,
+            });
         }
     }
     Ok(out)
+}
+
+/// Counts one more consumer of a top; 1 when that makes it split.
+fn consume(top: &mut Top) -> usize {
+    top.consumers += 1;
+    usize::from(top.consumers == 2)
+}
+
+/// A layer's explicit loss weights, in order, each with the top it is for: the last of the
+/// layer's tops of that name.
+fn weighted_tops(lp: &LayerParameter) -> impl Iterator<Item = (usize, f32)> + '_ {
+    let tops = &lp.top;
+    lp.loss_weight()
+        .iter()
+        .enumerate()
+        .take(tops.len())
+        .map(move |(j, &w)| (tops.iter().rposition(|t| *t == tops[j]).unwrap_or(j), w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node list made beforehand holds the same nodes, whether it has room for them (the 4
+    /// nodes of 3 layers, made for 3) or not (replaced).
+    #[test]
+    fn nodes_written_into_a_list_made_beforehand_are_the_nodes() {
+        let layer = |name: &str, bottom: &[&str], top: &[&str]| {
+            Arc::new(LayerParameter {
+                name: Some(name.into()),
+                r#type: Some("Layer".into()),
+                bottom: bottom.iter().map(|&b| b.into()).collect(),
+                top: top.iter().map(|&t| t.into()).collect(),
+                ..Default::default()
+            })
+        };
+        let layers = || {
+            vec![
+                layer("d", &[], &["x"]),
+                layer("c1", &["x"], &["y"]),
+                layer("c2", &["x"], &["z"]),
+            ]
+        };
+        let positions = || vec![Pos::default(); 3];
+        let expected = format!("{:?}", insert_splits("t", layers(), positions()).unwrap());
+        assert!(expected.contains("x_d_0_split_1"), "{expected}");
+        for (room, enough) in [(node_room(3), true), (Vec::with_capacity(1), false)] {
+            assert_eq!(room.capacity() >= 4, enough);
+            let nodes = insert_splits_into("t", layers(), positions(), || room).unwrap();
+            assert_eq!(nodes.len(), 4);
+            assert_eq!(
+                format!("{nodes:?}"),
+                expected,
+                "room for the nodes: {enough}"
+            );
+        }
+    }
 }

@@ -129,10 +129,15 @@ pub struct Built<'o> {
 /// Text already in memory read and built up to its walk (the fuzz target walks it itself).
 pub fn build_bytes<'o>(opts: &'o Options, file: String, bytes: &[u8]) -> Result<Built<'o>> {
     let loaded = load::load_bytes(file, bytes, read_options(opts), &mut Vec::new())?;
-    build(opts, loaded)
+    build(opts, loaded, Vec::new)
 }
 
-fn build(opts: &Options, loaded: load::NetFile) -> Result<Built<'_>> {
+/// `room`: the node list, as `graph::insert_splits_into` takes it.
+fn build(
+    opts: &Options,
+    loaded: load::NetFile,
+    room: impl FnOnce() -> Vec<crate::graph::Node>,
+) -> Result<Built<'_>> {
     let mut net = loaded.net;
     let upgraded = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)?;
     // The positions are the layers' now: freed before the walks, not held through them.
@@ -165,7 +170,7 @@ fn build(opts: &Options, loaded: load::NetFile) -> Result<Built<'_>> {
     let generic =
         (phase == Phase::Train && tests).then(|| (net.clone(), layers.clone(), positions.clone()));
     let (layers, positions) = filter::filter(&loaded.file, layers, positions, &state)?;
-    let nodes = crate::graph::insert_splits(&loaded.file, layers, positions)?;
+    let nodes = crate::graph::insert_splits_into(&loaded.file, layers, positions, room)?;
     let walk = WalkOptions {
         ctx: Ctx {
             phase,
@@ -196,12 +201,19 @@ fn walk_loaded(
 ) -> Result<Walked<'_>> {
     // A large net's walk writes lists of tens of megabytes into fresh memory, whose pages the
     // kernel clears as they are first touched: they are made and touched on the idle core
-    // while this one upgrades, filters and inserts the Splits (`analysis::Lists`).
+    // while this one upgrades, filters and inserts the Splits (`analysis::Lists`). The Split
+    // insertion's node list is made there first and handed over as soon as it is (without the
+    // thread, the channel is closed and the Split insertion makes its own).
     let layers = loaded.layers.len();
+    let (room_tx, room_rx) = std::sync::mpsc::sync_channel(1);
     let warm = (layers >= crate::json::THREADED_MIN)
         .then(|| {
             std::thread::Builder::new()
-                .spawn(move || analysis::Lists::warm(layers))
+                .spawn(move || {
+                    // Unread only if this thread's caller has already failed.
+                    let _ = room_tx.send(crate::graph::node_room(layers));
+                    analysis::Lists::warm(layers)
+                })
                 .ok()
         })
         .flatten();
@@ -214,7 +226,7 @@ fn walk_loaded(
         generic,
         nodes,
         walk,
-    } = build(opts, loaded)?;
+    } = build(opts, loaded, || room_rx.recv().unwrap_or_default())?;
     // Long done by now on a large net (the warming takes a few ms); a panic there is passed on.
     let lists = warm
         .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
@@ -716,7 +728,7 @@ mod tests {
                     // It runs beside the walk whether or not the walk fails: a net the walk
                     // refuses must not make it panic either.
                     let loaded = load::load(&opts.path, read_options(&opts), &mut Vec::new());
-                    if let Ok(b) = loaded.and_then(|loaded| build(&opts, loaded)) {
+                    if let Ok(b) = loaded.and_then(|loaded| build(&opts, loaded, Vec::new)) {
                         let _ = rebatch::ahead(&b.file, &b.nodes, &b.walk);
                         refused += 1;
                     }

@@ -132,6 +132,57 @@ fn a_bottom_reads_the_last_top_of_its_name_next_door_or_further_back() {
 }
 
 #[test]
+fn loss_weights_go_to_the_last_top_of_their_name_and_each_split_keeps_its_own() {
+    // `d` weights both its tops and `c` reads both: each has two uses, so each is split with
+    // its own weight on the Split's first top, and `d` keeps none. `e` writes 'z' twice with
+    // weights 3 and 0: both are for its top 1 (the last 'z'), the second one decides, so the
+    // Split after it has no weight and `e` keeps its own; only the weight 3 counts as a use.
+    let layer = |name: &str, bottom: &[&str], top: &[&str], weights: &[f32]| {
+        let mut lp = LayerParameter {
+            name: Some(name.into()),
+            r#type: Some("Layer".into()),
+            bottom: bottom.iter().map(|&b| b.into()).collect(),
+            top: top.iter().map(|&t| t.into()).collect(),
+            ..Default::default()
+        };
+        if !weights.is_empty() {
+            lp.rare_mut().loss_weight = weights.to_vec();
+        }
+        std::sync::Arc::new(lp)
+    };
+    let layers = vec![
+        layer("d", &[], &["x", "y"], &[1.0, 2.0]),
+        layer("c", &["x", "y"], &[], &[]),
+        layer("e", &[], &["z", "z"], &[3.0, 0.0]),
+        layer("f", &["z"], &[], &[]),
+    ];
+    let n = insert_splits("net.prototxt", layers, vec![Pos::default(); 4]).unwrap();
+    assert_eq!(
+        names(&n),
+        [
+            "d",
+            "x_d_0_split",
+            "y_d_1_split",
+            "c",
+            "e",
+            "z_e_1_split",
+            "f"
+        ]
+    );
+    assert!(n[0].lp.loss_weight().is_empty());
+    assert_eq!(n[1].lp.loss_weight(), [1.0, 0.0]);
+    assert_eq!(n[2].lp.loss_weight(), [2.0, 0.0]);
+    assert_eq!(
+        n[3].lp.bottom.as_slice(),
+        ["x_d_0_split_1", "y_d_1_split_1"]
+    );
+    assert_eq!(n[4].lp.loss_weight(), [3.0, 0.0]);
+    assert_eq!(n[5].lp.top.as_slice(), ["z_e_1_split_0", "z_e_1_split_1"]);
+    assert!(n[5].lp.loss_weight().is_empty());
+    assert_eq!(n[6].lp.bottom.as_slice(), ["z_e_1_split_0"]);
+}
+
+#[test]
 fn unknown_bottoms_are_refused_with_caffes_words() {
     let dir = std::env::temp_dir().join("caffe-mem-graph-test");
     std::fs::create_dir_all(&dir).unwrap();
