@@ -432,71 +432,16 @@ pub fn walk(
     opts: &WalkOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<Analysis> {
-    walk_into(file, nodes, opts, warnings, Lists::default())
-}
-
-/// The walk's two long lists, before it fills them. On a large net, made and touched on
-/// another thread while this one inserts the Splits (`Lists::warm`): the kernel then clears
-/// their pages there, not in the walk, which runs alone on this thread (on the 100k-layer
-/// net, some 2 ms of the walk's 32).
-#[derive(Default)]
-pub(crate) struct Lists {
-    layers: Vec<LayerInfo>,
-    blobs: Vec<BlobInfo>,
-}
-
-impl Lists {
-    /// Lists for a net of `layers` layers in its file, their memory faulted in where the walk
-    /// of a typical net will write: room for a Split after a quarter of the layers (a net with
-    /// more gets lists of its own in the walk), the pages touched for an eighth (ResNets have
-    /// one after a thirteenth) and, as in-place tops make no blob, for half as many blobs.
-    pub(crate) fn warm(layers: usize) -> Lists {
-        let capacity = layers + layers / 4 + 16;
-        let mut lists = Lists {
-            layers: Vec::with_capacity(capacity),
-            blobs: Vec::with_capacity(capacity),
-        };
-        touch_pages(&mut lists.layers, layers + layers / 8);
-        touch_pages(&mut lists.blobs, layers / 2);
-        lists
-    }
-}
-
-/// Writes one element's bytes per 4 KiB page of the first `n` free places of `v`: the first
-/// write to a page faults it in (a cleared huge page of 2 MiB where the kernel gives those).
-pub(crate) fn touch_pages<T>(v: &mut Vec<T>, n: usize) {
-    let step = (4096 / std::mem::size_of::<T>().max(1)).max(1);
-    for slot in v.spare_capacity_mut().iter_mut().take(n).step_by(step) {
-        *slot = std::mem::MaybeUninit::zeroed();
-    }
-}
-
-/// `walk` into lists made beforehand (`Lists::warm`); any that is too short is replaced.
-pub(crate) fn walk_into(
-    file: &str,
-    nodes: &[Node],
-    opts: &WalkOptions,
-    warnings: &mut Vec<Warning>,
-    lists: Lists,
-) -> Result<Analysis> {
-    let Lists {
-        mut layers,
-        mut blobs,
-    } = lists;
     // Fewer blobs than layers in most nets (in-place tops make none): sized once rather than
     // grown by doubling, which copied the list into fresh memory at each step.
-    if blobs.capacity() < nodes.len() {
-        blobs = Vec::with_capacity(nodes.len());
-    }
+    let mut blobs: Vec<BlobInfo> = Vec::with_capacity(nodes.len());
     // Names borrowed from the nodes, which outlive the walk (borrowed too: each walk of the net
     // would otherwise copy the node list and count every layer's `Arc` up and down).
     let mut blob_index: HashMap<&str, usize> =
         HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
     // Per blob: produced and not yet consumed (Caffe's available_blobs).
     let mut available: Vec<bool> = Vec::with_capacity(nodes.len());
-    if layers.capacity() < nodes.len() {
-        layers = Vec::with_capacity(nodes.len());
-    }
+    let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
     // Checked once here: layer indices fit the 32 bits they are kept in, short of
     // `NOT_SHARED`.
     to_id(file, nodes.len())?;

@@ -119,28 +119,6 @@ pub fn insert_splits(
     layers: Vec<Arc<LayerParameter>>,
     positions: Vec<Pos>,
 ) -> Result<Vec<Node>> {
-    insert_splits_into(file, layers, positions, Vec::new)
-}
-
-/// Room for the node list of a net of `layers` layers in its file, made beforehand on another
-/// thread (`insert_splits_into`), its pages faulted in there: room for a Split after a quarter
-/// of the layers, the pages touched for an eighth (ResNets have one after a thirteenth), as in
-/// the walk's lists (`analysis::Lists`). On the 100k-layer net writing the nodes into fresh
-/// pages was a tenth of the Split insertion.
-pub(crate) fn node_room(layers: usize) -> Vec<Node> {
-    let mut room = Vec::with_capacity(layers + layers / 4 + 16);
-    crate::analysis::touch_pages(&mut room, layers + layers / 8);
-    room
-}
-
-/// `insert_splits` into the list `room` gives, asked for once the first pass is done (so that
-/// a list made on another thread has that long to be ready); one too short is replaced.
-pub(crate) fn insert_splits_into(
-    file: &str,
-    layers: Vec<Arc<LayerParameter>>,
-    positions: Vec<Pos>,
-    room: impl FnOnce() -> Vec<Node>,
-) -> Result<Vec<Node>> {
     // Room for one top and about one and a half bottoms a layer, as in most nets: counting
     // them first took a pass of its own over the layers. A net with more grows its lists.
     let estimate = layers.len() + layers.len() / 2 + 16;
@@ -227,11 +205,7 @@ pub(crate) fn insert_splits_into(
 
     // Sized for the Splits too: grown by doubling, a large net's list would be copied and
     // held at twice its size.
-    let mut out = room();
-    out.clear();
-    if out.capacity() < layers.len() + splits {
-        out = Vec::with_capacity(layers.len() + splits);
-    }
+    let mut out: Vec<Node> = Vec::with_capacity(layers.len() + splits);
     // By top, its Split once made (its producer comes before its consumers).
     let mut split_of: HashMap<u32, Split> =
         HashMap::with_capacity_and_hasher(splits, Default::default());
@@ -329,44 +303,4 @@ fn weighted_tops(lp: &LayerParameter) -> impl Iterator<Item = (usize, f32)> + '_
         .enumerate()
         .take(tops.len())
         .map(move |(j, &w)| (tops.iter().rposition(|t| *t == tops[j]).unwrap_or(j), w))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A node list made beforehand holds the same nodes, whether it has room for them (the 4
-    /// nodes of 3 layers, made for 3) or not (replaced).
-    #[test]
-    fn nodes_written_into_a_list_made_beforehand_are_the_nodes() {
-        let layer = |name: &str, bottom: &[&str], top: &[&str]| {
-            Arc::new(LayerParameter {
-                name: Some(name.into()),
-                r#type: Some("Layer".into()),
-                bottom: bottom.iter().map(|&b| b.into()).collect(),
-                top: top.iter().map(|&t| t.into()).collect(),
-                ..Default::default()
-            })
-        };
-        let layers = || {
-            vec![
-                layer("d", &[], &["x"]),
-                layer("c1", &["x"], &["y"]),
-                layer("c2", &["x"], &["z"]),
-            ]
-        };
-        let positions = || vec![Pos::default(); 3];
-        let expected = format!("{:?}", insert_splits("t", layers(), positions()).unwrap());
-        assert!(expected.contains("x_d_0_split_1"), "{expected}");
-        for (room, enough) in [(node_room(3), true), (Vec::with_capacity(1), false)] {
-            assert_eq!(room.capacity() >= 4, enough);
-            let nodes = insert_splits_into("t", layers(), positions(), || room).unwrap();
-            assert_eq!(nodes.len(), 4);
-            assert_eq!(
-                format!("{nodes:?}"),
-                expected,
-                "room for the nodes: {enough}"
-            );
-        }
-    }
 }

@@ -129,15 +129,10 @@ pub struct Built<'o> {
 /// Text already in memory read and built up to its walk (the fuzz target walks it itself).
 pub fn build_bytes<'o>(opts: &'o Options, file: String, bytes: &[u8]) -> Result<Built<'o>> {
     let loaded = load::load_bytes(file, bytes, read_options(opts), &mut Vec::new())?;
-    build(opts, loaded, Vec::new)
+    build(opts, loaded)
 }
 
-/// `room`: the node list, as `graph::insert_splits_into` takes it.
-fn build(
-    opts: &Options,
-    loaded: load::NetFile,
-    room: impl FnOnce() -> Vec<crate::graph::Node>,
-) -> Result<Built<'_>> {
+fn build(opts: &Options, loaded: load::NetFile) -> Result<Built<'_>> {
     let mut net = loaded.net;
     let upgraded = upgrade::upgrade(&loaded.file, &mut net, loaded.layers, &loaded.root_fields)?;
     // The positions are the layers' now: freed before the walks, not held through them.
@@ -170,7 +165,7 @@ fn build(
     let generic =
         (phase == Phase::Train && tests).then(|| (net.clone(), layers.clone(), positions.clone()));
     let (layers, positions) = filter::filter(&loaded.file, layers, positions, &state)?;
-    let nodes = crate::graph::insert_splits_into(&loaded.file, layers, positions, room)?;
+    let nodes = crate::graph::insert_splits(&loaded.file, layers, positions)?;
     let walk = WalkOptions {
         ctx: Ctx {
             phase,
@@ -199,24 +194,6 @@ fn walk_loaded(
     mut warnings: Vec<Warning>,
     how: NextNet,
 ) -> Result<Walked<'_>> {
-    // A large net's walk writes lists of tens of megabytes into fresh memory, whose pages the
-    // kernel clears as they are first touched: they are made and touched on the idle core
-    // while this one upgrades, filters and inserts the Splits (`analysis::Lists`). The Split
-    // insertion's node list is made there first and handed over as soon as it is (without the
-    // thread, the channel is closed and the Split insertion makes its own).
-    let layers = loaded.layers.len();
-    let (room_tx, room_rx) = std::sync::mpsc::sync_channel(1);
-    let warm = (layers >= crate::json::THREADED_MIN)
-        .then(|| {
-            std::thread::Builder::new()
-                .spawn(move || {
-                    // Unread only if this thread's caller has already failed.
-                    let _ = room_tx.send(crate::graph::node_room(layers));
-                    analysis::Lists::warm(layers)
-                })
-                .ok()
-        })
-        .flatten();
     let Built {
         file,
         solver,
@@ -226,12 +203,8 @@ fn walk_loaded(
         generic,
         nodes,
         walk,
-    } = build(opts, loaded, || room_rx.recv().unwrap_or_default())?;
-    // Long done by now on a large net (the warming takes a few ms); a panic there is passed on.
-    let lists = warm
-        .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-        .unwrap_or_default();
-    let here = || analysis::walk_into(&file, &nodes, &walk, &mut warnings, lists);
+    } = build(opts, loaded)?;
+    let mut here = || analysis::walk(&file, &nodes, &walk, &mut warnings);
     // On a large net the walk leaves a core idle: the net one sample larger is found there
     // meanwhile, rather than after the walk beside the memory figures and the report.
     let (ahead, analysis) = match how {
@@ -621,27 +594,6 @@ mod tests {
         assert_eq!(rebatch(&a), Some(conv_relu_fc_at_3()));
     }
 
-    /// Lists made beforehand hold the same walk, whether they have room for it (the 4 nodes
-    /// of `conv_relu_fc`, warmed for its 4 layers) or not (empty ones, replaced).
-    #[test]
-    fn a_walk_into_warmed_lists_is_the_walk() {
-        let opts = Options::default();
-        let b = build_bytes(&opts, "t".into(), conv_relu_fc().as_bytes()).unwrap();
-        let walk = || analysis::walk(&b.file, &b.nodes, &b.walk, &mut Vec::new()).unwrap();
-        let into = |lists| {
-            analysis::walk_into(&b.file, &b.nodes, &b.walk, &mut Vec::new(), lists).unwrap()
-        };
-        let expected = format!("{:?}", walk());
-        assert_eq!(walk().layers.len(), 4);
-        for (lists, room) in [
-            (analysis::Lists::warm(4), true),
-            (Default::default(), false),
-        ] {
-            let a = into(lists);
-            assert_eq!(format!("{a:?}"), expected, "room for the walk: {room}");
-        }
-    }
-
     /// A convolution, a ReLU in place and an InnerProduct on `INPUT`.
     fn conv_relu_fc() -> String {
         format!(
@@ -728,7 +680,7 @@ mod tests {
                     // It runs beside the walk whether or not the walk fails: a net the walk
                     // refuses must not make it panic either.
                     let loaded = load::load(&opts.path, read_options(&opts), &mut Vec::new());
-                    if let Ok(b) = loaded.and_then(|loaded| build(&opts, loaded, Vec::new)) {
+                    if let Ok(b) = loaded.and_then(|loaded| build(&opts, loaded)) {
                         let _ = rebatch::ahead(&b.file, &b.nodes, &b.walk);
                         refused += 1;
                     }
