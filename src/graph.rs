@@ -153,7 +153,7 @@ pub fn insert_splits(
         let previous = i.checked_sub(1).map(|p| (&layers[p].top, spans[p].top));
         for (j, b) in lp.bottom.iter().enumerate() {
             let t = previous
-                .and_then(|(tops, at)| Some(at + tops.iter().rposition(|t| t == b)? as u32))
+                .and_then(|(names, at)| Some(at + names.iter().rposition(|t| t == b)? as u32))
                 .or_else(|| Some(tops[*chain_of.get(b)? as usize].latest));
             let Some(t) = t else {
                 return Err(Error::invalid(
