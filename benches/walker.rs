@@ -13,6 +13,7 @@ use caffe_mem::filter::{self, State};
 use caffe_mem::graph;
 use caffe_mem::layers::{Ctx, Phase, PoolingRule};
 use caffe_mem::load::{self, ReadOptions};
+use caffe_mem::numbering;
 use caffe_mem::pipeline::{self, Options};
 use caffe_mem::proto::LayerParameter;
 use caffe_mem::rebatch;
@@ -74,9 +75,12 @@ fn walker(c: &mut Criterion) {
         group.bench_function("walk", |b| {
             b.iter(|| analysis::walk(&file, &nodes, &walk, &mut Vec::new()).expect("walks"))
         });
+        // The blob ids both walks of a large net read, found once before them.
+        group.bench_function("number", |b| b.iter(|| numbering::number(&nodes)));
         // The net one sample larger, found from the nodes (beside the walk, on a large net).
+        let numbering = numbering::number(&nodes);
         group.bench_function("ahead", |b| {
-            b.iter(|| rebatch::ahead(&file, &nodes, &walk).expect("resizes"))
+            b.iter(|| rebatch::ahead(&file, &nodes, &numbering, &walk).expect("resizes"))
         });
         group.bench_function("analyze", |b| {
             b.iter(|| pipeline::analyze_bytes(&opts, file.clone(), &net.text).expect("analyzes"))

@@ -4,7 +4,6 @@
 //! part in the backward pass.
 
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::Arc;
 
@@ -15,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::graph::Node;
 use crate::layers::{self, memo::Memo, Ctx, Shape};
 use crate::load::Warning;
+use crate::numbering::{self, Numbering};
 use crate::proto::{param_spec::DimCheckMode, LayerParameter};
 use crate::textformat::Pos;
 
@@ -372,11 +372,9 @@ pub struct WalkOptions<'a> {
 /// the node unless the layer changes here.
 pub(crate) fn as_built(node: &Node) -> (Arc<LayerParameter>, bool) {
     let mut lp = Arc::clone(&node.lp);
-    // LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and never
-    // a net output (net.cpp appends it without registering its name).
-    let auto_top = lp.top.is_empty() && is_loss_type(lp.r#type());
+    let auto_top = has_auto_top(&lp);
     if auto_top {
-        Arc::make_mut(&mut lp).top.push("(automatic)".into());
+        Arc::make_mut(&mut lp).top.push(AUTO_TOP.into());
     }
     // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients reach
     // the location and confidence predictions, never the priors or the labels.
@@ -385,6 +383,15 @@ pub(crate) fn as_built(node: &Node) -> (Arc<LayerParameter>, bool) {
     }
     (lp, auto_top)
 }
+
+/// LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and never a
+/// net output (net.cpp appends it without registering its name).
+pub(crate) fn has_auto_top(lp: &LayerParameter) -> bool {
+    lp.top.is_empty() && is_loss_type(lp.r#type())
+}
+
+/// What the report calls an automatic top.
+pub(crate) const AUTO_TOP: &str = "(automatic)";
 
 /// A layer's name as the walk's messages show it (`{name}`): read only when one is worded,
 /// not decoded for each layer that passes every check.
@@ -432,13 +439,23 @@ pub fn walk(
     opts: &WalkOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<Analysis> {
+    walk_numbered(file, nodes, &numbering::number(nodes), opts, warnings)
+}
+
+/// `walk`, with the nodes' blobs already numbered by name (`numbering::number(nodes)`), as a
+/// large net's `rebatch::ahead` also reads them.
+pub fn walk_numbered(
+    file: &str,
+    nodes: &[Node],
+    numbering: &Numbering,
+    opts: &WalkOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<Analysis> {
     // Fewer blobs than layers in most nets (in-place tops make none): sized once rather than
     // grown by doubling, which copied the list into fresh memory at each step.
     let mut blobs: Vec<BlobInfo> = Vec::with_capacity(nodes.len());
-    // Names borrowed from the nodes, which outlive the walk (borrowed too: each walk of the net
-    // would otherwise copy the node list and count every layer's `Arc` up and down).
-    let mut blob_index: HashMap<&str, usize> =
-        HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
+    // Where each layer's ids start in `numbering`.
+    let mut numbered = 0;
     // Per blob: produced and not yet consumed (Caffe's available_blobs).
     let mut available: Vec<bool> = Vec::with_capacity(nodes.len());
     let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
@@ -466,22 +483,15 @@ pub fn walk(
         let mut blob_ids = IdList::with_capacity(lp.bottom.len() + lp.top.len());
         let mut bottom_need_backward = PerBlob::with_capacity(lp.bottom.len());
         let mut need_backward = false;
-        // Most bottoms are a top of the layer just before, found there without hashing: its
-        // file tops (an automatic top is not among them, as it is never registered) are a
-        // prefix of its tops, each the blob `blob_index` holds for its name.
-        let previous = (li as usize)
-            .checked_sub(1)
-            .map(|p| (&nodes[p].lp.top, &layers[p]));
+        let ids = &numbering.ids[numbered..numbered + lp.bottom.len() + lp.top.len()];
+        numbered += ids.len();
         for (j, b) in lp.bottom.iter().enumerate() {
-            let recent = previous.and_then(|(tops, prev)| {
-                let j = tops.iter().rposition(|t| t == b)?;
-                Some(prev.top_id(j))
-            });
-            let Some(id) = recent.or_else(|| blob_index.get(b.as_str()).copied()) else {
+            let id = ids[j] as usize;
+            if ids[j] == numbering::UNKNOWN {
                 return Err(err(format!(
                     "Unknown bottom blob '{b}' (layer '{name}', bottom index {j})"
                 )));
-            };
+            }
             if !std::mem::replace(&mut available[id], false) {
                 return Err(err(format!(
                     "Unknown bottom blob '{b}' (layer '{name}', bottom index {j}): it was already consumed"
@@ -540,20 +550,10 @@ pub fn walk(
                 available[id] = true;
             } else {
                 let id = to_id(file, blobs.len())?;
-                // The node's own list: an automatic top is never registered (nor refused), so
-                // this layer's tops are the node's. One look-up both refuses and registers.
-                if !auto_top {
-                    match blob_index.entry(node.lp.top[j].as_str()) {
-                        Entry::Occupied(_) => {
-                            return Err(err(format!(
-                                "Top blob '{t}' produced by multiple sources."
-                            )))
-                        }
-                        Entry::Vacant(v) => {
-                            v.insert(id as usize);
-                        }
-                    }
+                if ids[bottoms + j] == numbering::TWICE {
+                    return Err(err(format!("Top blob '{t}' produced by multiple sources.")));
                 }
+                debug_assert_eq!(ids[bottoms + j], id);
                 blobs.push(BlobInfo {
                     shape: out.tops[j].clone(),
                     count,

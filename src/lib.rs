@@ -22,6 +22,7 @@ pub mod load;
 pub mod memory;
 #[cfg(test)]
 mod net_files;
+pub mod numbering;
 pub mod pipeline;
 pub mod proto;
 pub mod rebatch;

@@ -12,6 +12,7 @@ use crate::graph::Node;
 use crate::layers::{Ctx, Phase, PoolingRule, Shape};
 use crate::load::{self, ReadOptions, Warning};
 use crate::memory;
+use crate::numbering::{self, Numbering};
 use crate::proto::{LayerParameter, NetParameter, SolverParameter};
 use crate::rebatch::{self, Ahead};
 use crate::report::{self, NetInfo, Report, Settings, Tool, SCHEMA_VERSION};
@@ -95,8 +96,9 @@ pub struct Walked<'o> {
     state: State,
     nodes: Vec<Node>,
     walk: WalkOptions<'o>,
-    /// The net one sample larger, found beside the walk (a large net's), to be checked.
-    ahead: Option<Ahead>,
+    /// The net one sample larger, found beside the walk (a large net's), and the blob ids
+    /// both read, to be checked.
+    ahead: Option<(Ahead, Numbering)>,
     /// A solver's own net before filtering, for the test nets built from it.
     generic: Option<(NetParameter, Layers, Vec<Pos>)>,
     /// The memory settings (`memory::resolve`), checked once the net is walked.
@@ -204,16 +206,19 @@ fn walk_loaded(
         nodes,
         walk,
     } = build(opts, loaded)?;
-    let mut here = || analysis::walk(&file, &nodes, &walk, &mut warnings);
+    let numbering = numbering::number(&nodes);
+    let mut here = || analysis::walk_numbered(&file, &nodes, &numbering, &walk, &mut warnings);
     // On a large net the walk leaves a core idle: the net one sample larger is found there
     // meanwhile, rather than after the walk beside the memory figures and the report.
     let (ahead, analysis) = match how {
         NextNet::Resized if nodes.len() >= crate::json::THREADED_MIN => {
-            beside(|| rebatch::ahead(&file, &nodes, &walk), here)
+            beside(|| rebatch::ahead(&file, &nodes, &numbering, &walk), here)
         }
         _ => (None, here()),
     };
     let analysis = analysis?;
+    // What the net one sample larger was found from, for checking it against the walk.
+    let ahead = ahead.map(|ahead| (ahead, numbering));
     let settings = memory::resolve(&opts.memory, solver.as_ref().map(|s| &s.solver))?;
     Ok(Walked {
         opts,
@@ -254,10 +259,12 @@ impl Walked<'_> {
             Some(walk) => {
                 let resized = match self.how {
                     NextNet::Resized => match self.ahead.as_ref() {
-                        Some(ahead) => ahead.sizes(analysis, &walk).map_or_else(
-                            || rebatched(file, analysis, &walk, tally),
-                            |sizes| Some(tally(NetView::resized(analysis, sizes))),
-                        ),
+                        Some((ahead, numbering)) => {
+                            ahead.sizes(analysis, numbering, &walk).map_or_else(
+                                || rebatched(file, analysis, &walk, tally),
+                                |sizes| Some(tally(NetView::resized(analysis, sizes))),
+                            )
+                        }
                         None => rebatched(file, analysis, &walk, tally),
                     },
                     #[cfg(test)]
@@ -620,11 +627,12 @@ mod tests {
     /// `rebatch::rebatch` finds from the walked net, both one sample larger.
     fn ahead_and_rebatch(w: &Walked) -> (Option<Vec<BlobSize>>, Option<Vec<BlobSize>>) {
         let next = next_walk(&w.analysis, &w.walk);
-        let ahead = rebatch::ahead(&w.file, &w.nodes, &w.walk);
+        let numbering = numbering::number(&w.nodes);
+        let ahead = rebatch::ahead(&w.file, &w.nodes, &numbering, &w.walk);
         let found = ahead
             .as_ref()
             .zip(next.as_ref())
-            .and_then(|(ahead, next)| ahead.sizes(&w.analysis, next))
+            .and_then(|(ahead, next)| ahead.sizes(&w.analysis, &numbering, next))
             .map(<[BlobSize]>::to_vec);
         let want = next.and_then(|next| rebatch::rebatch(&w.file, &w.analysis, &next));
         (found, want)
@@ -643,20 +651,25 @@ mod tests {
         let want = Some(conv_relu_fc_at_3());
         assert_eq!(ahead_and_rebatch(&w), (want.clone(), want));
         // Checked against a walk it does not match, it is not used.
-        let ahead = rebatch::ahead("t", &w.nodes, &w.walk).unwrap();
+        let numbering = numbering::number(&w.nodes);
+        let ahead = rebatch::ahead("t", &w.nodes, &numbering, &w.walk).unwrap();
         let at = |batch| WalkOptions {
             batch: Some(batch),
             ..w.walk
         };
-        assert!(ahead.sizes(&w.analysis, &at(3)).is_some());
-        assert!(ahead.sizes(&w.analysis, &at(4)).is_none());
+        assert!(ahead.sizes(&w.analysis, &numbering, &at(3)).is_some());
+        assert!(ahead.sizes(&w.analysis, &numbering, &at(4)).is_none());
         // Other parameters in the convolution; the ReLU not in place (one blob more).
         for (from, to) in [
             ("num_output: 4", "num_output: 5"),
             ("top: 'conv' }", "top: 'relu' }"),
         ] {
             let other = walked_text(&conv_relu_fc().replace(from, to));
-            assert!(ahead.sizes(&other.analysis, &at(3)).is_none(), "{to}");
+            let numbered = numbering::number(&other.nodes);
+            assert!(
+                ahead.sizes(&other.analysis, &numbered, &at(3)).is_none(),
+                "{to}"
+            );
         }
         // What only a walk can tell is left to one.
         for net in [over_the_batch(), fixed_shape()] {
@@ -681,7 +694,8 @@ mod tests {
                     // refuses must not make it panic either.
                     let loaded = load::load(&opts.path, read_options(&opts), &mut Vec::new());
                     if let Ok(b) = loaded.and_then(|loaded| build(&opts, loaded)) {
-                        let _ = rebatch::ahead(&b.file, &b.nodes, &b.walk);
+                        let numbering = numbering::number(&b.nodes);
+                        let _ = rebatch::ahead(&b.file, &b.nodes, &numbering, &b.walk);
                         refused += 1;
                     }
                     continue;

@@ -7,14 +7,12 @@
 //! the nodes alone, on the core the walk leaves idle, and `Ahead::sizes` then checks them
 //! against the walk: only what both agree on is used.
 
-use compact_str::CompactString;
-use foldhash::HashMap;
-
 use crate::analysis::{
     as_built, layer_out, Analysis, BlobSize, LayerInfo, PerBlob, Totals, WalkOptions,
 };
 use crate::graph::Node;
 use crate::layers::{self, memo::Memo, Out, Shape};
+use crate::numbering::{self, Numbering};
 
 /// The blob shapes and counts of a walked net at another batch (`opts.batch`), which is all
 /// the memory models read that a batch changes: each layer's rule runs again in the walk's
@@ -86,81 +84,63 @@ pub struct Ahead {
     /// The batch it was found at: the walk's, + 1.
     batch: i64,
     blobs: Vec<BlobSize>,
-    /// Each layer's bottom then top blob ids, one layer after another.
-    ids: Vec<u32>,
     /// Each layer's parameter shapes, one layer after another.
     params: Vec<Shape>,
-    /// Where each layer's ids and parameters end in `ids` and `params`.
+    /// Where each layer's ids and parameters end in the numbering and in `params`.
     ends: Vec<(u32, u32)>,
 }
 
 /// `rebatch` without the walked net, so that it can run beside the walk: the net's batch (its
-/// first input's axis 0, as `memory::batch_of` reads it) is found first, and the blobs are
-/// numbered as the walk numbers them. What the walk alone decides is left to `Ahead::sizes`:
+/// first input's axis 0, as `memory::batch_of` reads it) is found first, and the blob ids are
+/// those the walk reads (`numbering`, of the same nodes). What the walk alone decides is left to `Ahead::sizes`:
 /// whether it numbered them alike and found the same parameters, and the backward pass, for
 /// which the MACs are checked as if every layer ran it twice over (a net that fails only that
 /// is resized by `rebatch`). `None` when anything fails.
-pub fn ahead(file: &str, nodes: &[Node], opts: &WalkOptions) -> Option<Ahead> {
+pub fn ahead(
+    file: &str,
+    nodes: &[Node],
+    numbering: &Numbering,
+    opts: &WalkOptions,
+) -> Option<Ahead> {
     let next = WalkOptions {
         batch: Some(next_batch(file, nodes, opts)?),
         ..*opts
     };
     let mut memo = Memo::default();
-    // Blob ids by name, as the walk registers them: a top that is not in place makes a blob,
-    // an automatic top is never named.
-    let mut named: HashMap<&str, u32> =
-        HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
     let mut found = Ahead {
         batch: next.batch?,
         blobs: Vec::with_capacity(nodes.len()),
-        ids: Vec::with_capacity(2 * nodes.len()),
         params: Vec::with_capacity(nodes.len()),
         ends: Vec::with_capacity(nodes.len()),
     };
     let mut totals = Totals::default();
-    // The tops of the layer before, as the file names them, and where their ids start in
-    // `found.ids`: most bottoms are found there without hashing, as the walk finds them.
-    let mut previous: Option<(&[CompactString], usize)> = None;
+    // Where the layer's ids start in `numbering`.
+    let mut first = 0;
     for node in nodes {
-        let (lp, auto_top) = as_built(node);
-        let first = found.ids.len();
-        for b in &lp.bottom {
-            let recent = previous.and_then(|(tops, at)| {
-                let j = tops.iter().rposition(|t| t == b)?;
-                Some(found.ids[at + j])
-            });
-            found
-                .ids
-                .push(recent.or_else(|| named.get(b.as_str()).copied())?);
+        let (lp, _) = as_built(node);
+        let ids = numbering
+            .ids
+            .get(first..first + lp.bottom.len() + lp.top.len())?;
+        first += ids.len();
+        let (bottom_ids, top_ids) = ids.split_at(lp.bottom.len());
+        // A blob the walk refuses: it decides.
+        if ids.iter().any(|&id| id >= numbering::TWICE) {
+            return None;
         }
-        previous = Some((&node.lp.top[..], found.ids.len()));
-        let bottoms: PerBlob<&Shape> = found.ids[first..]
+        let bottoms: PerBlob<&Shape> = bottom_ids
             .iter()
             .map(|&id| &found.blobs[id as usize].0)
             .collect();
         let (out, _) =
             layer_out(file, &lp, &bottoms, &next, node.pos, &mut memo, || Ok(())).ok()?;
         drop(bottoms);
-        let mut tops = PerBlob::<(usize, bool)>::new();
-        let mut made = 0;
-        for (j, t) in lp.top.iter().enumerate() {
-            let in_place = lp.bottom.get(j) == Some(t);
-            let id = if in_place {
-                found.ids[first + j]
-            } else {
-                let id = u32::try_from(found.blobs.len() + made).ok()?;
-                made += 1;
-                if !auto_top {
-                    named.insert(node.lp.top[j].as_str(), id);
-                }
-                id
-            };
-            found.ids.push(id);
-            tops.push((id as usize, in_place));
-        }
-        resize(&out, tops.into_iter(), &mut found.blobs)?;
+        let tops = top_ids.iter().enumerate().map(|(j, &id)| {
+            let in_place = lp.bottom.get(j) == Some(&lp.top[j]);
+            (id as usize, in_place)
+        });
+        resize(&out, tops, &mut found.blobs)?;
         found.params.extend(out.params.iter().cloned());
-        let ids_end = u32::try_from(found.ids.len()).ok()?;
+        let ids_end = u32::try_from(first).ok()?;
         found
             .ends
             .push((ids_end, u32::try_from(found.params.len()).ok()?));
@@ -189,16 +169,21 @@ fn next_batch(file: &str, nodes: &[Node], opts: &WalkOptions) -> Option<i64> {
 
 impl Ahead {
     /// The blob sizes found, if the walk `a` agrees with what they were found from: the same
-    /// batch, and in every layer the same blob ids and parameter shapes. `opts` are the
-    /// walk's at the new batch.
-    pub fn sizes(&self, a: &Analysis, opts: &WalkOptions) -> Option<&[BlobSize]> {
+    /// batch, and in every layer the same blob ids (`numbering`, which `ahead` read) and
+    /// parameter shapes. `opts` are the walk's at the new batch.
+    pub fn sizes(
+        &self,
+        a: &Analysis,
+        numbering: &Numbering,
+        opts: &WalkOptions,
+    ) -> Option<&[BlobSize]> {
         // Where the layer's ids and parameters start: where the one before ended.
         let mut from = (0, 0);
         let agrees = opts.batch == Some(self.batch)
             && a.layers.len() == self.ends.len()
             && a.blobs.len() == self.blobs.len()
             && a.layers.iter().zip(&self.ends).all(|(l, &end)| {
-                let ids = &self.ids[from.0 as usize..end.0 as usize];
+                let ids = &numbering.ids[from.0 as usize..end.0 as usize];
                 let params = &self.params[from.1 as usize..end.1 as usize];
                 from = end;
                 let walked = l.bottom_ids().iter().chain(l.top_ids());

@@ -9,10 +9,11 @@
 
 #![no_main]
 
-use caffe_mem::analysis::walk;
+use caffe_mem::analysis::walk_numbered;
 use caffe_mem::format::{self, Format, Style};
 use caffe_mem::layers::Phase;
 use caffe_mem::memory::Flags;
+use caffe_mem::numbering;
 use caffe_mem::pipeline::{build_bytes, next_walk, report, walk_bytes, Options};
 use caffe_mem::rebatch;
 use caffe_mem::report::Report;
@@ -110,12 +111,13 @@ fn ahead(data: &[u8]) {
     let Ok(b) = build_bytes(&opts, "fuzz.prototxt".into(), data) else {
         return;
     };
-    let found = rebatch::ahead(&b.file, &b.nodes, &b.walk);
-    let Ok(a) = walk(&b.file, &b.nodes, &b.walk, &mut Vec::new()) else {
+    let numbering = numbering::number(&b.nodes);
+    let found = rebatch::ahead(&b.file, &b.nodes, &numbering, &b.walk);
+    let Ok(a) = walk_numbered(&b.file, &b.nodes, &numbering, &b.walk, &mut Vec::new()) else {
         return;
     };
     if let (Some(found), Some(next)) = (&found, next_walk(&a, &b.walk)) {
-        if let Some(sizes) = found.sizes(&a, &next) {
+        if let Some(sizes) = found.sizes(&a, &numbering, &next) {
             assert_eq!(
                 Some(sizes.to_vec()),
                 rebatch::rebatch(&b.file, &a, &next),
