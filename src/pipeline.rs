@@ -246,42 +246,46 @@ impl Walked<'_> {
         self.memory_on(self.analysis.layers.len() >= crate::json::THREADED_MIN)
     }
 
-    /// `memory`, with the replay one sample larger on a thread of its own when `threads`: the
-    /// two replays are independent, and that one, with its resizing, is the longer.
+    /// `memory`, with the net one sample larger walked and replayed on a thread of its own
+    /// when `threads` and it has to be walked again.
     fn memory_on(&self, threads: bool) -> Result<memory::Output> {
         let (opts, file) = (self.opts, self.file.as_str());
         let phase = self.state.phase;
         let solver_param = self.solver.as_ref().map(|s| &s.solver);
-        let tally = |net: NetView| memory::tally(file, net, phase, &opts.memory, solver_param);
+        let tally = |net: NetView, next: Option<NetView>| {
+            memory::tally(file, net, next, phase, &opts.memory, solver_param)
+        };
         let analysis = &self.analysis;
-        let next = || match next_walk(analysis, &self.walk) {
-            None => Ok(None),
-            Some(walk) => {
-                let resized = match self.how {
-                    NextNet::Resized => match self.ahead.as_ref() {
-                        Some((ahead, numbering)) => {
-                            ahead.sizes(analysis, numbering, &walk).map_or_else(
-                                || rebatched(file, analysis, &walk, tally),
-                                |sizes| Some(tally(NetView::resized(analysis, sizes))),
-                            )
-                        }
-                        None => rebatched(file, analysis, &walk, tally),
-                    },
-                    #[cfg(test)]
-                    NextNet::Rebuilt => None,
-                };
-                match resized {
-                    Some(next) => next.map(Some),
-                    None => walked(file, &self.nodes, &walk, tally),
+        let walk = next_walk(analysis, &self.walk);
+        // The net one sample larger as this one resized, when its sizes are known without a
+        // walk (found beside the walk, else by `rebatch`): both are then replayed in one pass.
+        let sizes = walk.as_ref().and_then(|walk| match self.how {
+            NextNet::Resized => match self
+                .ahead
+                .as_ref()
+                .and_then(|(ahead, numbering)| ahead.sizes(analysis, numbering, walk))
+            {
+                Some(sizes) => Some(std::borrow::Cow::Borrowed(sizes)),
+                None => rebatch::rebatch(file, analysis, walk).map(std::borrow::Cow::Owned),
+            },
+            #[cfg(test)]
+            NextNet::Rebuilt => None,
+        });
+        let here_net = NetView::new(analysis);
+        let (here, next) = match (&sizes, walk) {
+            (Some(sizes), _) => tally(here_net, Some(NetView::resized(analysis, sizes)))?,
+            (None, None) => tally(here_net, None)?,
+            (None, Some(walk)) => {
+                let here = || tally(here_net, None).map(|(here, _)| here);
+                let next = || walked(file, &self.nodes, &walk, |net| tally(net, None));
+                // Either way an error in the net's own replay is the one reported.
+                if !threads {
+                    (here()?, next()?)
+                } else {
+                    let (next, here) = beside(next, here);
+                    (here?, next?)
                 }
             }
-        };
-        // Either way an error in the net's own replay is the one reported.
-        let (here, next) = if !threads {
-            (tally(NetView::new(analysis))?, next()?)
-        } else {
-            let (next, here) = beside(next, || tally(NetView::new(analysis)));
-            (here?, next?)
         };
         let (test_nets, test_errors) = match (&self.solver, &self.generic) {
             (Some(s), Some(g)) => test_nets(opts, &s.file, &s.solver, g),
@@ -418,28 +422,16 @@ pub fn next_walk<'a>(analysis: &Analysis, walk: &WalkOptions<'a>) -> Option<Walk
     })
 }
 
-/// The net at `walk`'s batch replayed as `analysis` with its blobs resized. `None` when only
-/// a full walk can tell (`rebatch::rebatch`).
-fn rebatched(
-    file: &str,
-    analysis: &Analysis,
-    walk: &WalkOptions,
-    tally: impl Fn(NetView) -> Result<memory::Tallies>,
-) -> Option<Result<memory::Tallies>> {
-    let sizes = rebatch::rebatch(file, analysis, walk)?;
-    Some(tally(NetView::resized(analysis, &sizes)))
-}
-
 /// The net at `walk`'s batch built again and replayed; `None` when it cannot be built: the net
 /// then counts as fixed.
 fn walked(
     file: &str,
     nodes: &[Node],
     walk: &WalkOptions,
-    tally: impl Fn(NetView) -> Result<memory::Tallies>,
+    tally: impl Fn(NetView) -> Result<(memory::Tallies, Option<memory::Tallies>)>,
 ) -> Result<Option<memory::Tallies>> {
     match analysis::walk(file, nodes, walk, &mut Vec::new()) {
-        Ok(next) => tally(NetView::new(&next)).map(Some),
+        Ok(next) => tally(NetView::new(&next)).map(|(next, _)| Some(next)),
         Err(_) => Ok(None),
     }
 }
@@ -839,6 +831,52 @@ mod tests {
                     (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
                     (a, b) => panic!("{}: {:?} against {:?}", opts.path, a.err(), b.err()),
                 }
+            }
+        }
+        assert!(compared > 100, "{compared} compared");
+    }
+
+    /// The net and the net one sample larger replayed in one pass count as replayed apart,
+    /// over every testdata and corpus net, on both devices, with every buffer listed.
+    #[test]
+    fn one_replay_of_both_nets_counts_as_two() {
+        let mut compared = 0;
+        for path in crate::net_files::all() {
+            for (phase, device) in [
+                (None, memory::Device::Cpu),
+                (Some(Phase::Train), memory::Device::Gpu),
+            ] {
+                let opts = Options {
+                    path: path.to_string_lossy().into_owned(),
+                    phase,
+                    memory: memory::Flags {
+                        device,
+                        buffers: true,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                let Ok(w) = walk(&opts) else { continue };
+                let Some(sizes) = next_walk(&w.analysis, &w.walk)
+                    .and_then(|next| rebatch::rebatch(&w.file, &w.analysis, &next))
+                else {
+                    continue;
+                };
+                let (here, next) = (
+                    NetView::new(&w.analysis),
+                    NetView::resized(&w.analysis, &sizes),
+                );
+                let solver = w.solver.as_ref().map(|s| &s.solver);
+                let tally = |net, next| {
+                    memory::tally(&w.file, net, next, w.state.phase, &opts.memory, solver)
+                        .map_err(|e| e.to_string())
+                };
+                // Compared as their Debug text: every count, buffer and diff.
+                let fused = tally(here, Some(next)).map(|(h, n)| format!("{h:?} {n:?}"));
+                let apart = tally(here, None)
+                    .and_then(|(h, _)| Ok(format!("{h:?} {:?}", Some(tally(next, None)?.0))));
+                assert_eq!(fused, apart, "{}", opts.path);
+                compared += 1;
             }
         }
         assert!(compared > 100, "{compared} compared");

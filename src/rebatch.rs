@@ -186,9 +186,7 @@ impl Ahead {
                 let ids = &numbering.ids[from.0 as usize..end.0 as usize];
                 let params = &self.params[from.1 as usize..end.1 as usize];
                 from = end;
-                let walked = l.bottom_ids().iter().chain(l.top_ids());
-                ids.iter().map(|&id| id as usize).eq(walked)
-                    && params.iter().eq(l.params.iter().map(|p| &p.shape))
+                ids == l.blob_ids() && params.iter().eq(l.params.iter().map(|p| &p.shape))
             });
         agrees.then_some(&self.blobs[..])
     }

@@ -129,7 +129,8 @@ pub struct Grad {
     pub reads_tops: bool,
     /// Per bottom: backward writes its diff.
     pub writes: PerBlob<bool>,
-    /// Per bottom: forward uses its diff as scratch (GPU loss layers).
+    /// Per bottom from the first: forward uses its diff as scratch (GPU loss layers). The
+    /// bottoms past its end do not: for most layers it is empty.
     pub forward_writes: PerBlob<bool>,
 }
 
@@ -213,10 +214,12 @@ impl<'a> Cx<'a> {
     /// diff is written when it propagates down.
     fn default_grad(&mut self) {
         let nb = self.l.bottom_ids().len();
-        let writes: PerBlob<bool> = (0..nb).map(|i| self.propagate(i)).collect();
+        let propagate = &self.l.bottom_need_backward;
+        let writes = &mut self.out.grad.writes;
+        writes.clear();
+        writes.extend((0..nb).map(|i| propagate.get(i).copied().unwrap_or(false)));
         let any_param = self.l.params.iter().any(|p| p.learns());
         self.out.grad.reads_tops = any_param || writes.iter().any(|&w| w);
-        self.out.grad.writes = writes;
     }
 }
 
@@ -242,9 +245,58 @@ fn axis(axis: i32, num_axes: usize) -> usize {
     a.clamp(0, n.max(1) - 1) as usize
 }
 
-/// The internal buffers of layer `l` and what its backward touches, into `out` (whatever it
-/// held before is replaced).
+/// A layer type's rule: what `layer_mem` runs for a layer. Found once per layer (`rule`), for
+/// every view of the net a replay counts.
+#[derive(Clone, Copy)]
+pub struct Rule(fn(&mut Cx) -> Result<(), Overflow>);
+
+/// The rule for layer `l`'s type.
+pub fn rule(l: &LayerInfo) -> Rule {
+    Rule(match l.ty() {
+        "Convolution" | "Deconvolution" | "DepthwiseConvolution" => convolution,
+        "Im2col" => im2col,
+        "Pooling" => pooling,
+        "LRN" => lrn,
+        "InnerProduct" => inner_product,
+        "Embed" => embed,
+        // HolmesShuan/SNNs@39793c3 selu_dropout_layer.cpp/.cu is dropout_layer.cpp's code.
+        "Dropout" | "SeLuDropout" => dropout,
+        "Softmax" => softmax_layer,
+        "SoftmaxWithLoss" => softmax_loss,
+        "SigmoidCrossEntropyLoss" => sigmoid_cross_entropy,
+        "EuclideanLoss" => euclidean,
+        "InfogainLoss" => infogain,
+        "ContrastiveLoss" => contrastive,
+        "Accuracy" => accuracy,
+        "BatchNorm" => batch_norm,
+        "Scale" => scale,
+        "Bias" => bias,
+        "Eltwise" => eltwise,
+        "PReLU" => prelu,
+        "MVN" => mvn,
+        "Reduction" => reduction,
+        "Crop" => crop,
+        "Swish" => swish,
+        "ConvolutionDepthwise" => depthwise,
+        "Axpy" => axpy,
+        "Permute" => permute,
+        "Normalize" => normalize,
+        "DetectionOutput" => detection_output,
+        "ROIPooling" => roi_pooling,
+        "PSROIPooling" => psroi_pooling,
+        "BN" if l.params.len() == 4 => psp_bn,
+        t if prefetching(t) => prefetch,
+        t if no_buffers(t) => nothing,
+        _ => unmodeled,
+    })
+}
+
+/// The internal buffers of layer `l`, whose rule is `rule`, and what its backward touches,
+/// into `out` (whatever it held before is replaced). What backward touches (`grad.reads_tops`
+/// and `grad.writes`) is set only for a layer that runs backward in TRAIN: no one reads it
+/// otherwise.
 pub fn layer_mem(
+    rule: Rule,
     l: &LayerInfo,
     net: NetView,
     cfg: &Cfg,
@@ -254,7 +306,6 @@ pub fn layer_mem(
     out.meta = 0;
     out.modeled = true;
     out.grad.forward_writes.clear();
-    out.grad.forward_writes.resize(l.bottom_ids().len(), false);
     let mut cx = Cx {
         l,
         net,
@@ -263,71 +314,56 @@ pub fn layer_mem(
         backward: cfg.train.is_some() && l.need_backward,
         out,
     };
-    cx.default_grad();
-    let ty = l.ty();
-    match ty {
-        "Convolution" | "Deconvolution" | "DepthwiseConvolution" => convolution(&mut cx)?,
-        "Im2col" => im2col(&mut cx)?,
-        "Pooling" => pooling(&mut cx)?,
-        "LRN" => lrn(&mut cx)?,
-        "InnerProduct" => inner_product(&mut cx)?,
-        "Embed" => embed(&mut cx)?,
-        // HolmesShuan/SNNs@39793c3 selu_dropout_layer.cpp/.cu is dropout_layer.cpp's code.
-        "Dropout" | "SeLuDropout" => dropout(&mut cx)?,
-        "Softmax" => {
-            softmax(&mut cx, 0)?;
-            // softmax_layer.cpp Backward_cpu writes the bottom diff without a propagate check.
-            cx.out.grad.reads_tops = true;
-            cx.out.grad.writes = smallvec![true];
-        }
-        "SoftmaxWithLoss" => softmax_loss(&mut cx)?,
-        "SigmoidCrossEntropyLoss" => sigmoid_cross_entropy(&mut cx)?,
-        "EuclideanLoss" => euclidean(&mut cx)?,
-        "InfogainLoss" => infogain(&mut cx)?,
-        "ContrastiveLoss" => contrastive(&mut cx)?,
-        "Accuracy" => accuracy(&mut cx)?,
-        "BatchNorm" => batch_norm(&mut cx)?,
-        "Scale" => scale(&mut cx)?,
-        "Bias" => {
-            let inner = bias_inner(&cx, bias_axes(&cx))?;
-            bias_multiplier(&mut cx, inner)?;
-        }
-        "Eltwise" => eltwise(&mut cx)?,
-        "PReLU" => prelu(&mut cx)?,
-        "MVN" => mvn(&mut cx)?,
-        "Reduction" => reduction(&mut cx)?,
-        "Crop" => crop(&mut cx)?,
-        "Swish" => swish(&mut cx)?,
-        "ConvolutionDepthwise" => depthwise(&mut cx)?,
-        "Axpy" => axpy(&mut cx)?,
-        "Permute" => permute(&mut cx)?,
-        "Normalize" => normalize(&mut cx)?,
-        "DetectionOutput" => detection_output(&mut cx)?,
-        // rbgirshick/caffe-fast-rcnn@0dcd397 roi_pooling_layer.cpp/.cu: max_idx_ (int, the
-        // top's size) in forward on both devices.
-        "ROIPooling" => {
-            let top = cx.top(0);
-            cx.shape(top.len())?;
-            cx.alloc("max_idx_", count_from(top, 0)?, Elem::Int, When::Forward)?;
-        }
-        // daijifeng001/caffe-rfcn@543f8f6 psroi_pooling_layer.cu: mapping_channel_ (int, the
-        // top's size) in the GPU forward; the layer has no CPU implementation.
-        "PSROIPooling" => {
-            let top = cx.top(0);
-            cx.shape(top.len())?;
-            if cx.gpu {
-                cx.alloc(
-                    "mapping_channel_",
-                    count_from(top, 0)?,
-                    Elem::Int,
-                    When::Forward,
-                )?;
-            }
-        }
-        "BN" if l.params.len() == 4 => psp_bn(&mut cx)?,
-        t if prefetching(t) => prefetch(&mut cx)?,
-        t if no_buffers(t) => {}
-        _ => cx.out.modeled = false,
+    if cx.backward {
+        cx.default_grad();
+    }
+    (rule.0)(&mut cx)
+}
+
+fn nothing(_: &mut Cx) -> Result<(), Overflow> {
+    Ok(())
+}
+
+fn unmodeled(cx: &mut Cx) -> Result<(), Overflow> {
+    cx.out.modeled = false;
+    Ok(())
+}
+
+/// softmax_layer.cpp.
+fn softmax_layer(cx: &mut Cx) -> Result<(), Overflow> {
+    softmax(cx, 0)?;
+    // softmax_layer.cpp Backward_cpu writes the bottom diff without a propagate check.
+    cx.out.grad.reads_tops = true;
+    cx.out.grad.writes = smallvec![true];
+    Ok(())
+}
+
+/// bias_layer.cpp.
+fn bias(cx: &mut Cx) -> Result<(), Overflow> {
+    let inner = bias_inner(cx, bias_axes(cx))?;
+    bias_multiplier(cx, inner)
+}
+
+/// rbgirshick/caffe-fast-rcnn@0dcd397 roi_pooling_layer.cpp/.cu: max_idx_ (int, the top's
+/// size) in forward on both devices.
+fn roi_pooling(cx: &mut Cx) -> Result<(), Overflow> {
+    let top = cx.top(0);
+    cx.shape(top.len())?;
+    cx.alloc("max_idx_", count_from(top, 0)?, Elem::Int, When::Forward)
+}
+
+/// daijifeng001/caffe-rfcn@543f8f6 psroi_pooling_layer.cu: mapping_channel_ (int, the top's
+/// size) in the GPU forward; the layer has no CPU implementation.
+fn psroi_pooling(cx: &mut Cx) -> Result<(), Overflow> {
+    let top = cx.top(0);
+    cx.shape(top.len())?;
+    if cx.gpu {
+        cx.alloc(
+            "mapping_channel_",
+            count_from(top, 0)?,
+            Elem::Int,
+            When::Forward,
+        )?;
     }
     Ok(())
 }
@@ -627,7 +663,7 @@ fn softmax_loss(cx: &mut Cx) -> Result<(), Overflow> {
         cx.alloc("prob_ diff", f, Elem::Dtype, When::Init)?;
     }
     if cx.gpu {
-        cx.out.grad.forward_writes[0] = true;
+        cx.out.grad.forward_writes.push(true);
     }
     Ok(())
 }
@@ -644,11 +680,7 @@ fn sigmoid_cross_entropy(cx: &mut Cx) -> Result<(), Overflow> {
         When::Forward,
     )?;
     if cx.gpu {
-        cx.out
-            .grad
-            .forward_writes
-            .iter_mut()
-            .for_each(|w| *w = true);
+        cx.out.grad.forward_writes = smallvec![true; cx.l.bottom_ids().len()];
     }
     Ok(())
 }
@@ -712,14 +744,14 @@ fn contrastive(cx: &mut Cx) -> Result<(), Overflow> {
 fn accuracy(cx: &mut Cx) -> Result<(), Overflow> {
     let per_class = cx.l.top_ids().len() > 1;
     if cx.gpu {
-        cx.out.grad.forward_writes[0] = true;
+        cx.out.grad.forward_writes.push(true);
         if per_class {
             let bottom = cx.bottom(0);
             cx.shape(bottom.len())?;
             let n = count_from(bottom, 0)?;
             cx.alloc("nums_buffer_", n, Elem::Dtype, When::Forward)?;
-        } else if let Some(w) = cx.out.grad.forward_writes.get_mut(1) {
-            *w = true;
+        } else if cx.l.bottom_ids().len() > 1 {
+            cx.out.grad.forward_writes.push(true);
         }
     } else if per_class {
         let classes = count_from(cx.top(1), 0)?;

@@ -131,21 +131,56 @@ pub fn shape_bytes(axes: usize) -> Result<u64, Overflow> {
     bytes(axes as u64, 4)
 }
 
-/// Replays one net. `shared_layer_names`: for a test net, the train net's layer names (their
-/// parameters are shared by `Net::ShareTrainedLayersWith` at the first test). `each` sees
-/// every layer, with its alias, as the replay reaches it: another model counts in the same
-/// pass (the `ideal` model, see `super::tally`).
-pub fn simulate(
-    net: NetView,
+/// One view's own part of a replay (see `simulate`): what its sizes decide.
+struct Lane<'a> {
+    net: NetView<'a>,
+    t: Tally,
+    meta: u64,
+    /// Diffs: the first touch in forward order (a loss weight at Init, a forward's scratch)
+    /// decides when a diff is allocated. Backward runs after all of forward, so the diffs it
+    /// touches are only noted: one that forward never touched is allocated in Backward,
+    /// whichever layer's backward reaches it first. Per view, as a rule may touch a diff at
+    /// one size and not at another (a Scale as large as its scale is elementwise).
+    diff: Vec<Option<When>>,
+    backward: Vec<bool>,
+}
+
+impl<'a> Lane<'a> {
+    fn new(net: NetView<'a>) -> Self {
+        let n = net.blob_count();
+        Lane {
+            net,
+            t: Tally::default(),
+            meta: 0,
+            diff: vec![None; n],
+            backward: vec![false; n],
+        }
+    }
+}
+
+/// Replays one net, in each of `nets`: views of one walked net (the same layers and blobs) at
+/// different sizes, the net itself and the net one sample larger. What does not depend on the
+/// sizes (the aliasing, the parameters, each layer's rule) is worked out once for all of
+/// them, in one pass over the layers. `shared_layer_names`: for a test net, the train net's
+/// layer names (their parameters are shared by `Net::ShareTrainedLayersWith` at the first
+/// test). `each` sees every layer, with its alias, as the replay reaches it: another model
+/// counts in the same pass (the `ideal` model, see `super::tally`).
+pub fn simulate<const N: usize>(
+    nets: [NetView; N],
     cfg: &Cfg,
     shared_layer_names: &BTreeSet<&str>,
     mut each: impl FnMut(usize, &LayerInfo, Alias) -> Result<(), Overflow>,
-) -> Result<Tally, Overflow> {
-    let n = net.blob_count();
-    let mut t = Tally::default();
+) -> Result<[Tally; N], Overflow> {
+    let Some(&first) = nets.first() else {
+        return Ok(nets.map(|_| Tally::default()));
+    };
+    debug_assert!(nets
+        .iter()
+        .all(|v| std::ptr::eq(v.layers(), first.layers())));
+    let n = first.blob_count();
+    let mut lanes = nets.map(Lane::new);
     let train = cfg.train.is_some();
     let host_meta = cfg.device == Device::Cpu;
-    let mut meta: u64 = 0;
 
     // One pass over the layers, so that a large net's layers are read from memory once. One
     // pass is enough: a layer's new tops are blobs no earlier layer made, and its bottoms are
@@ -160,15 +195,9 @@ pub fn simulate(
     let mut borrowed = vec![false; n];
     // Tops whose diff is a parameter's diff (Parameter layer).
     let mut param_diff = vec![false; n];
-    // Diffs: the first touch in forward order (a loss weight at Init, a forward's scratch)
-    // decides when a diff is allocated. Backward runs after all of forward, so the diffs it
-    // touches are only noted: one that forward never touched is allocated in Backward,
-    // whichever layer's backward reaches it first.
-    let mut diff = vec![None::<When>; n];
-    let mut backward = vec![false; n];
-    // The layer being replayed, refilled for each.
+    // The layer being replayed, refilled for each layer and view.
     let mut m = LayerMem::default();
-    for (li, l) in net.layers().iter().enumerate() {
+    for (li, l) in first.layers().iter().enumerate() {
         // Blob data: each top a layer writes, once per Blob (net.cpp AppendTop,
         // syncedmem.cpp). DummyData fills its tops at set-up (dummy_data_layer.cpp LayerSetUp
         // runs Forward).
@@ -193,102 +222,117 @@ pub fn simulate(
                 }
                 _ => {}
             }
-            meta = add(meta, shape_bytes(net.shape(id).len())?)?;
-            if data_root[id] == id && !borrowed[id] {
-                t.add(
-                    Part::Activations,
-                    when,
-                    cfg.bytes_of(net.count(id), Elem::Dtype)?,
-                )?;
+            let own = data_root[id] == id && !borrowed[id];
+            for lane in &mut lanes {
+                lane.meta = add(lane.meta, shape_bytes(lane.net.shape(id).len())?)?;
+                if own {
+                    let size = cfg.bytes_of(lane.net.count(id), Elem::Dtype)?;
+                    lane.t.add(Part::Activations, when, size)?;
+                }
             }
         }
 
         // Parameters: data from the fillers at set-up; shared ones are the owner's (net.cpp
         // ShareWeights). In TRAIN every owned parameter gets a diff (ClearParamDiffs) and
-        // solver state, lr_mult 0 and BatchNorm statistics included.
+        // solver state, lr_mult 0 and BatchNorm statistics included. Their shapes are the
+        // same in every view.
         let shared_by_name = !shared_layer_names.is_empty()
             && !l.params.is_empty()
             && shared_layer_names.contains(l.name());
         for p in &l.params {
-            meta = add(meta, shape_bytes(p.shape.len())?)?;
-            if p.owner().is_some() {
-                continue;
-            }
-            let size = cfg.bytes_of(p.count(), Elem::Dtype)?;
-            t.add(Part::Params, When::Init, size)?;
-            if shared_by_name {
-                t.shareable_params = add(t.shareable_params, size)?;
-            }
-            if let Some(tc) = cfg.train {
-                t.add(Part::ParamDiffs, When::Backward, size)?;
-                let (copies, blobs) = solver_state(tc, cfg.device, p.decay_mult);
-                t.add(Part::SolverState, When::Update, bytes(size, copies)?)?;
-                meta = add(meta, bytes(shape_bytes(p.shape.len())?, blobs)?)?;
+            let shape = shape_bytes(p.shape.len())?;
+            let owned = p.owner().is_none();
+            let size = if owned {
+                cfg.bytes_of(p.count(), Elem::Dtype)?
+            } else {
+                0
+            };
+            for lane in &mut lanes {
+                lane.meta = add(lane.meta, shape)?;
+                if !owned {
+                    continue;
+                }
+                lane.t.add(Part::Params, When::Init, size)?;
+                if shared_by_name {
+                    lane.t.shareable_params = add(lane.t.shareable_params, size)?;
+                }
+                if let Some(tc) = cfg.train {
+                    lane.t.add(Part::ParamDiffs, When::Backward, size)?;
+                    let (copies, blobs) = solver_state(tc, cfg.device, p.decay_mult);
+                    lane.t
+                        .add(Part::SolverState, When::Update, bytes(size, copies)?)?;
+                    lane.meta = add(lane.meta, bytes(shape, blobs)?)?;
+                }
             }
         }
 
         // Layer-internal buffers, and what the layer's forward and backward touch.
-        buffers::layer_mem(l, net, cfg, &mut m)?;
-        if !m.modeled && !t.unmodeled.contains(l.ty()) {
-            t.unmodeled.insert(l.ty().to_string());
-        }
-        meta = add(meta, m.meta)?;
-        for b in &m.bufs {
-            t.add(b.part, b.when, b.bytes)?;
-            if cfg.list_buffers {
-                t.buffers.push(BufferUse {
-                    layer: li,
-                    name: b.name,
-                    when: b.when,
-                    part: b.part,
-                    bytes: b.bytes,
-                });
+        let rule = buffers::rule(l);
+        for lane in &mut lanes {
+            let t = &mut lane.t;
+            buffers::layer_mem(rule, l, lane.net, cfg, &mut m)?;
+            if !m.modeled && !t.unmodeled.contains(l.ty()) {
+                t.unmodeled.insert(l.ty().to_string());
             }
-        }
-        for (j, id) in l.top_ids().iter().enumerate() {
-            let root = diff_root[id];
-            if l.loss_weight(j) != 0.0 && !param_diff[root] {
-                diff[root].get_or_insert(When::Init);
-            }
-        }
-        for (k, &w) in m.grad.forward_writes.iter().enumerate() {
-            if w {
-                diff[diff_root[l.bottom_id(k)]].get_or_insert(When::Forward);
-            }
-        }
-        if train && l.need_backward {
-            if m.grad.reads_tops {
-                for id in l.top_ids() {
-                    backward[diff_root[id]] = true;
+            lane.meta = add(lane.meta, m.meta)?;
+            for b in &m.bufs {
+                t.add(b.part, b.when, b.bytes)?;
+                if cfg.list_buffers {
+                    t.buffers.push(BufferUse {
+                        layer: li,
+                        name: b.name,
+                        when: b.when,
+                        part: b.part,
+                        bytes: b.bytes,
+                    });
                 }
             }
-            for (k, &w) in m.grad.writes.iter().enumerate() {
+            let diff = &mut lane.diff;
+            for (j, id) in l.top_ids().iter().enumerate() {
+                let root = diff_root[id];
+                if l.loss_weight(j) != 0.0 && !param_diff[root] {
+                    diff[root].get_or_insert(When::Init);
+                }
+            }
+            for (k, &w) in m.grad.forward_writes.iter().enumerate() {
                 if w {
-                    backward[diff_root[l.bottom_id(k)]] = true;
+                    diff[diff_root[l.bottom_id(k)]].get_or_insert(When::Forward);
+                }
+            }
+            if train && l.need_backward {
+                if m.grad.reads_tops {
+                    for id in l.top_ids() {
+                        lane.backward[diff_root[id]] = true;
+                    }
+                }
+                for (k, &w) in m.grad.writes.iter().enumerate() {
+                    if w {
+                        lane.backward[diff_root[l.bottom_id(k)]] = true;
+                    }
                 }
             }
         }
     }
-    for (d, (&b, &p)) in diff.iter_mut().zip(backward.iter().zip(&param_diff)) {
-        if d.is_none() && b && !p {
-            *d = Some(When::Backward);
+    for lane in &mut lanes {
+        let t = &mut lane.t;
+        let diff = &mut lane.diff;
+        for (d, (&b, &p)) in diff.iter_mut().zip(lane.backward.iter().zip(&param_diff)) {
+            if d.is_none() && b && !p {
+                *d = Some(When::Backward);
+            }
+        }
+        t.diffs = diff.iter().map(Option::is_some).collect();
+        for (id, when) in diff.iter().enumerate() {
+            if let Some(when) = *when {
+                let size = cfg.bytes_of(lane.net.count(id), Elem::Dtype)?;
+                t.add(Part::ActivationDiffs, when, size)?;
+            }
+        }
+        if host_meta {
+            t.add(Part::ShapeMetadata, When::Init, lane.meta)?;
         }
     }
-    t.diffs = diff.iter().map(Option::is_some).collect();
-    for (id, when) in diff.iter().enumerate() {
-        if let Some(when) = *when {
-            t.add(
-                Part::ActivationDiffs,
-                when,
-                cfg.bytes_of(net.count(id), Elem::Dtype)?,
-            )?;
-        }
-    }
-
-    if host_meta {
-        t.add(Part::ShapeMetadata, When::Init, meta)?;
-    }
-    Ok(t)
+    Ok(lanes.map(|lane| lane.t))
 }
 
 /// Solver state per learnable parameter: (copies of the parameter allocated, Blobs created).

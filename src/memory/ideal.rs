@@ -49,9 +49,10 @@ pub struct Counts {
 }
 
 /// Counts a net's layers in the order they run. The caffe replay feeds it each layer as it
-/// reaches it, so that a large net's layers are read from memory once for both models.
-pub struct Counter<'a> {
-    net: NetView<'a>,
+/// reaches it, so that a large net's layers are read from memory once for both models. What
+/// it keeps does not depend on the blobs' sizes: one count serves the net at any size
+/// (`finish`).
+pub struct Counter {
     phase: Phase,
     /// The buffer each blob's data is: an in-place top is its bottom's Blob already (one id
     /// in the analysis), and a Split top is its bottom's buffer.
@@ -67,12 +68,11 @@ pub struct Counter<'a> {
     learning: u64,
 }
 
-impl<'a> Counter<'a> {
-    pub fn new(net: NetView<'a>, phase: Phase) -> Self {
-        let n = net.blob_count();
+impl Counter {
+    /// For a net of `n` blobs.
+    pub fn new(n: usize, phase: Phase) -> Self {
         let train = phase == Phase::Train;
         Counter {
-            net,
             phase,
             root: (0..n).collect(),
             grad: vec![false; if train { n } else { 0 }],
@@ -109,24 +109,25 @@ impl<'a> Counter<'a> {
         Ok(())
     }
 
-    /// The counts, once every layer was counted.
-    pub fn finish(self) -> Result<Counts, Overflow> {
+    /// The counts of `net` (the net counted, at its size or resized), once every layer was
+    /// counted.
+    pub fn finish(&self, net: NetView) -> Result<Counts, Overflow> {
         let (mut activations, mut activation_gradients) = (0u64, 0u64);
         match self.phase {
             Phase::Train => {
-                for id in 0..self.net.blob_count() {
+                for id in 0..net.blob_count() {
                     if self.root[id] != id {
                         continue;
                     }
-                    let count = self.net.count(id);
+                    let count = net.count(id);
                     activations = add(activations, count)?;
                     // Net inputs (data, labels) never have a gradient.
-                    if self.grad[id] && !self.net.is_input(id) {
+                    if self.grad[id] && !net.is_input(id) {
                         activation_gradients = add(activation_gradients, count)?;
                     }
                 }
             }
-            Phase::Test => activations = peak_live(self.net, &self.root, &self.last_read)?,
+            Phase::Test => activations = peak_live(net, &self.root, &self.last_read)?,
         }
         Ok(Counts {
             phase: self.phase,

@@ -301,14 +301,17 @@ fn caffe_cfg(settings: &Resolved, phase: Phase, solver: Option<&SolverParameter>
     }
 }
 
-/// Replays `net` in both models, for `Input::here` and `Input::next`.
+/// Replays `net` in both models, for `Input::here`, and with `next`, the same net resized
+/// (`NetView::resized`), for `Input::next`, in the same pass: the two differ only in bytes.
+/// An overflow in either is the error.
 pub fn tally(
     file: &str,
     net: NetView,
+    next: Option<NetView>,
     phase: Phase,
     flags: &Flags,
     solver: Option<&SolverParameter>,
-) -> Result<Tallies> {
+) -> Result<(Tallies, Option<Tallies>)> {
     let settings = resolve(flags, solver)?;
     let cfg = Cfg {
         list_buffers: flags.buffers,
@@ -317,19 +320,35 @@ pub fn tally(
     let overflow = |_| overflow_error(file);
     // Both models in one pass over the layers: a Split (the ideal model's one alias) is the
     // layer whose tops share its bottom's data.
-    let mut counter = ideal::Counter::new(net, phase);
-    let caffe = caffe::simulate(net, &cfg, &BTreeSet::new(), |i, l, alias| {
-        counter.layer(i, l, alias == buffers::Alias::Data)
-    })
-    .map_err(overflow)?;
-    let ideal_counts = counter.finish().map_err(overflow)?;
-    Ok(Tallies {
-        caffe,
-        ideal: ideal_counts
-            .parts(settings.dtype, settings.optimizer)
-            .map_err(overflow)?,
-        ideal_counts,
-    })
+    let mut counter = ideal::Counter::new(net.blob_count(), phase);
+    let mut each = |i, l: &_, alias| counter.layer(i, l, alias == buffers::Alias::Data);
+    let no_names = BTreeSet::new();
+    let (caffe, caffe_next) = match next {
+        None => {
+            let [caffe] = caffe::simulate([net], &cfg, &no_names, &mut each).map_err(overflow)?;
+            (caffe, None)
+        }
+        Some(next) => {
+            let [caffe, caffe_next] =
+                caffe::simulate([net, next], &cfg, &no_names, &mut each).map_err(overflow)?;
+            (caffe, Some(caffe_next))
+        }
+    };
+    let tallies = |caffe, net| {
+        let ideal_counts = counter.finish(net)?;
+        Ok(Tallies {
+            caffe,
+            ideal: ideal_counts.parts(settings.dtype, settings.optimizer)?,
+            ideal_counts,
+        })
+    };
+    let here = tallies(caffe, net).map_err(overflow)?;
+    let next = caffe_next
+        .zip(next)
+        .map(|(caffe, net)| tallies(caffe, net))
+        .transpose()
+        .map_err(overflow)?;
+    Ok((here, next))
 }
 
 /// A memory figure past 64 bits: a sum over the whole net, so no one place is to blame.
@@ -474,7 +493,7 @@ fn test_nets(
         .is_some_and(|s| s.test_interval() > 0 && s.test_initialization());
     let mut total = 0;
     for t in input.test_nets {
-        let tally = caffe::simulate(NetView::new(t), &test_cfg, &names, |_, _, _| Ok(()))?;
+        let [tally] = caffe::simulate([NetView::new(t)], &test_cfg, &names, |_, _, _| Ok(()))?;
         let all = tally.total()?;
         let held = if runs_first {
             all - tally.shareable_params.min(all)
