@@ -136,3 +136,25 @@ layer { name: "mystery" type: "NotACaffeLayer" bottom: "out" top: "m" }
     );
     assert_eq!(r.layers[4].notes.len(), 1);
 }
+
+/// Layer names JSON must escape while every top is plain: a blob's producer and consumers are
+/// layer names, so the blobs, which copy names unchecked after layers with none escaped, must
+/// check them here. Names of several lengths, the escape early, late and in a last part word.
+#[test]
+fn escaped_layer_names_with_plain_tops_are_written_as_serde_json_writes_them() {
+    let text = br#"
+name: "esc"
+input: "data"
+input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }
+layer { name: "conv\"1" type: "Convolution" bottom: "data" top: "c1"
+  convolution_param { num_output: 4 kernel_size: 3 } }
+layer { name: "relu_eleven\\" type: "ReLU" bottom: "c1" top: "c1" }
+layer { name: "pool" type: "Pooling" bottom: "c1" top: "p1"
+  pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "a_longer_name_with\ta_tab" type: "ReLU" bottom: "p1" top: "p1" }
+"#;
+    let r = assert_same(walked(&Options::default(), text));
+    assert_eq!(r.blobs[1].producer, "conv\"1");
+    assert_eq!(r.blobs[1].consumers, ["relu_eleven\\", "pool"]);
+    assert_eq!(r.blobs[2].consumers, ["a_longer_name_with\ta_tab"]);
+}
