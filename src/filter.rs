@@ -38,6 +38,12 @@ fn meets(state: &State, rule: &NetStateRule) -> bool {
         && !rule.not_stage.iter().any(|s| state.stages.contains(s))
 }
 
+/// Whether a layer has include or exclude rules: a net none of whose layers has any keeps
+/// them all, and the loading notes it as it decodes them (`load::NetFile::rules`).
+pub fn has_rules(lp: &LayerParameter) -> bool {
+    !lp.include().is_empty() || !lp.exclude().is_empty()
+}
+
 /// Keeps the layers whose rules admit `state`, with their positions. A layer with include
 /// rules is kept when one of them is met; one with exclude rules when none is; Caffe refuses a
 /// layer that has both kinds. The lists are kept in place: nearly every layer is kept, and new

@@ -10,6 +10,7 @@ use prost::Message as _;
 use crate::error::{Error, Result};
 use crate::proto::{LayerParameter, NetParameter, SharedSubs, SolverParameter};
 use crate::textformat::{self, Pos, MSG_LABELMAP, MSG_NETPARAMETER, MSG_SOLVERPARAMETER};
+use crate::upgrade;
 
 /// A warning tied to a place in a file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -35,11 +36,15 @@ pub struct NetFile {
     /// The net's fields; its `layer` list is in `layers` when the net was read from a file.
     pub net: NetParameter,
     /// The `layer` entries of a net file, each decoded apart into the `Arc` that the walks
-    /// share (see `decode_layers_apart`). Empty for a solver's inline net, whose layers are in
+    /// share (see `decode_layers_apart`), with BatchNorm's old param specs upgraded
+    /// (`upgrade::upgrade_batch_norm`). Empty for a solver's inline net, whose layers are in
     /// `net`.
     pub layers: Vec<Arc<LayerParameter>>,
     /// Every root field in file order with its position (layers, inputs, ...).
     pub root_fields: Vec<(u32, Pos)>,
+    /// Whether a layer of `layers` has include or exclude rules, noted as each was decoded:
+    /// without any, the filter need not read a large net's layers again.
+    pub rules: bool,
     /// Present when the net was reached through a solver file.
     pub solver: Option<SolverFile>,
 }
@@ -177,6 +182,7 @@ fn load_in_pieces(
     // what the reader thread then lacked.
     let mut layers = Vec::new();
     let (mut root_fields, mut unknown, mut root_names) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rules = false;
     let text = std::io::Cursor::new(head).chain(f);
     // Each piece's layers are decoded on the thread that read it, into the `Arc`s the walks
     // share; the few other fields are merged here, in order. Decoded on both threads rather than
@@ -190,8 +196,15 @@ fn load_in_pieces(
                 others.extend_from_slice(wire);
                 Ok(())
             };
-            decode_into(&piece.wire, keep, &mut piece_layers, &mut shared)
-                .map(|()| (piece_layers, others))
+            let mut rules = false;
+            decode_into(
+                &piece.wire,
+                keep,
+                &mut piece_layers,
+                &mut rules,
+                &mut shared,
+            )
+            .map(|()| (piece_layers, others, rules))
         }
     };
     let read = textformat::parse_pieces(
@@ -203,10 +216,11 @@ fn load_in_pieces(
             root_fields.append(&mut piece.root_fields);
             unknown.append(&mut piece.unknown);
             root_names.append(&mut piece.unknown_root_names);
-            let Ok((mut piece_layers, others)) = decoded else {
+            let Ok((mut piece_layers, others, piece_rules)) = decoded else {
                 return false;
             };
             layers.append(&mut piece_layers);
+            rules |= piece_rules;
             net.merge(others.as_slice()).is_ok()
         },
     );
@@ -219,6 +233,7 @@ fn load_in_pieces(
         net,
         layers,
         root_fields,
+        rules,
         solver: None,
     }))
 }
@@ -346,19 +361,21 @@ fn decode_net(
         .iter()
         .filter(|&&(n, _)| n == NET_LAYER_FIELD)
         .count();
-    let (net, layers) =
+    let (net, layers, rules) =
         decode_layers_apart(&parsed.wire, count).map_err(|e| decode_error(file, e))?;
     Ok(NetFile {
         file: file.to_string(),
         net,
         layers,
         root_fields: parsed.root_fields,
+        rules,
         solver: None,
     })
 }
 
-/// A net's other fields and its layers, or prost's error.
-type Decoding = std::result::Result<(NetParameter, Vec<Arc<LayerParameter>>), prost::DecodeError>;
+/// A net's other fields, its layers and whether one has rules, or prost's error.
+type Decoding =
+    std::result::Result<(NetParameter, Vec<Arc<LayerParameter>>, bool), prost::DecodeError>;
 
 /// A NetParameter from its wire format, with each `layer` (`count` of them) decoded into its
 /// own `Arc` rather than into `NetParameter::layer`: moving them from that vector into the walks'
@@ -372,19 +389,27 @@ type Decoding = std::result::Result<(NetParameter, Vec<Arc<LayerParameter>>), pr
 fn decode_layers_apart(wire: &[u8], count: usize) -> Decoding {
     let mut net = NetParameter::default();
     let mut layers = Vec::with_capacity(count);
-    let mut shared = SharedSubs::default();
-    decode_into(wire, |other| net.merge(other), &mut layers, &mut shared)?;
-    Ok((net, layers))
+    let (mut shared, mut rules) = (SharedSubs::default(), false);
+    decode_into(
+        wire,
+        |other| net.merge(other),
+        &mut layers,
+        &mut rules,
+        &mut shared,
+    )?;
+    Ok((net, layers, rules))
 }
 
 /// `decode_layers_apart` onto layers decoded so far, handing the wire of the net's other fields
 /// to `others` in order: the wire of a net read in pieces is decoded piece by piece, its layers
 /// on two threads and its other fields merged on one. The layers share sub-messages with those
-/// decoded before them with `shared`.
+/// decoded before them with `shared`. Each is upgraded and looked at for rules here, while it
+/// is in the cache, and `rules` set when one has some.
 fn decode_into(
     wire: &[u8],
     mut others: impl FnMut(&[u8]) -> std::result::Result<(), prost::DecodeError>,
     layers: &mut Vec<Arc<LayerParameter>>,
+    rules: &mut bool,
     shared: &mut SharedSubs,
 ) -> std::result::Result<(), prost::DecodeError> {
     let mut rest = wire;
@@ -397,9 +422,12 @@ fn decode_into(
             Some(body) if field.number == NET_LAYER_FIELD => {
                 // Decoded in place, not moved into the `Arc` afterwards.
                 let mut layer = Arc::new(LayerParameter::default());
-                Arc::get_mut(&mut layer)
-                    .expect("a new Arc is not shared")
-                    .merge_shared(body, shared)?;
+                let lp = Arc::get_mut(&mut layer).expect("a new Arc is not shared");
+                lp.merge_shared(body, shared)?;
+                if upgrade::needs_batch_norm_upgrade(lp) {
+                    upgrade::upgrade_batch_norm(lp);
+                }
+                *rules |= crate::filter::has_rules(lp);
                 layers.push(layer);
             }
             _ => others(&rest[..rest.len() - field.after.len()])?,
@@ -465,6 +493,7 @@ fn solver_net(
             file: file.to_string(),
             net: inline.clone(),
             layers: Vec::new(),
+            rules: false,
             root_fields: nested_fields
                 .iter()
                 .filter(|&&(parent, _, _)| parent == number)
@@ -534,8 +563,10 @@ mod tests {
             let mut whole = NetParameter::decode(wire.as_slice()).unwrap();
             let want = std::mem::take(&mut whole.layer);
             assert_eq!(want.is_empty(), name.starts_with("upgrade/"), "{name}");
-            let (net, layers) = decode_layers_apart(&wire, 0).unwrap();
+            let (net, layers, rules) = decode_layers_apart(&wire, 0).unwrap();
             assert_eq!(net, whole, "{name}: the other fields");
+            // phases.prototxt's layers have include rules (v1.prototxt's are in `net.layers`).
+            assert_eq!(rules, name == "phases.prototxt", "{name}");
             let got: Vec<LayerParameter> = layers.iter().map(|l| (**l).clone()).collect();
             assert_eq!(got, want, "{name}: the layers, in order");
         }
@@ -565,6 +596,7 @@ mod tests {
                         (Ok(Some(got)), Ok(want)) => {
                             assert_eq!(encoded(&got), encoded(want), "{file}");
                             assert_eq!(got.root_fields, want.root_fields, "{file}");
+                            assert_eq!(got.rules, want.rules, "{file}");
                             assert_eq!(warnings, whole_warnings, "{file}");
                             pieces += 1;
                         }

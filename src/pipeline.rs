@@ -140,6 +140,7 @@ fn build(opts: &Options, loaded: load::NetFile) -> Result<Built<'_>> {
     // The positions are the layers' now: freed before the walks, not held through them.
     drop(loaded.root_fields);
     let (format, layers, positions) = (upgraded.format, upgraded.layers, upgraded.positions);
+    let rules = loaded.rules || upgraded.rules;
     let phase = opts.phase.unwrap_or(if loaded.solver.is_some() {
         Phase::Train
     } else {
@@ -166,7 +167,12 @@ fn build(opts: &Options, loaded: load::NetFile) -> Result<Built<'_>> {
     // The layers are shared, not copied: a test net filters and rewires its own list.
     let generic =
         (phase == Phase::Train && tests).then(|| (net.clone(), layers.clone(), positions.clone()));
-    let (layers, positions) = filter::filter(&loaded.file, layers, positions, &state)?;
+    // Without rules every layer is kept: a large net's layers are not read for them again.
+    let (layers, positions) = if rules {
+        filter::filter(&loaded.file, layers, positions, &state)?
+    } else {
+        (layers, positions)
+    };
     let nodes = crate::graph::insert_splits(&loaded.file, layers, positions)?;
     let walk = WalkOptions {
         ctx: Ctx {
@@ -360,7 +366,7 @@ impl Walked<'_> {
 
 /// `aside` on a thread of its own while this one runs `here`; both results. Should the thread
 /// not start, `aside` runs here afterwards. A panic in it is passed on.
-fn beside<A: Send, B>(aside: impl Fn() -> A + Sync, here: impl FnOnce() -> B) -> (A, B) {
+pub(crate) fn beside<A: Send, B>(aside: impl Fn() -> A + Sync, here: impl FnOnce() -> B) -> (A, B) {
     std::thread::scope(|s| {
         let aside = &aside;
         let other = std::thread::Builder::new().spawn_scoped(s, aside);

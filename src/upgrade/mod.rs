@@ -44,17 +44,23 @@ pub struct Upgraded {
     /// Input layer made from net-level inputs, the first `input` field). Without `root_fields`
     /// (a solver's inline test net) they are Pos::default().
     pub positions: Vec<Pos>,
+    /// Whether a layer the upgrade added (from `net.layer`, or an older format's `layers`)
+    /// has include or exclude rules. The layers given are the loading's, which notes theirs
+    /// (`load::NetFile::rules`): with neither, the filter keeps every layer.
+    pub rules: bool,
 }
 
 /// Brings a net to today's format. Its V2 layers are `layers` (the reader decodes them apart,
-/// see load.rs) followed by any in `net.layer`; afterwards `net.layer`, `net.layers`,
-/// `net.input`, `net.input_dim` and `net.input_shape` are empty.
+/// see load.rs, and upgrades their BatchNorm param specs as it does) followed by any in
+/// `net.layer`; afterwards `net.layer`, `net.layers`, `net.input`, `net.input_dim` and
+/// `net.input_shape` are empty.
 pub fn upgrade(
     file: &str,
     net: &mut NetParameter,
     mut layers: Vec<Arc<LayerParameter>>,
     root_fields: &[(u32, Pos)],
 ) -> Result<Upgraded> {
+    let decoded = layers.len();
     layers.extend(std::mem::take(&mut net.layer).into_iter().map(Arc::new));
     let format = if v0::is_v0(net) {
         Format::V0
@@ -84,23 +90,38 @@ pub fn upgrade(
         v1::upgrade(file, net, &starts)?;
         layers.extend(std::mem::take(&mut net.layer).into_iter().map(Arc::new));
     }
+    // The upgrade's own layers, last; the Input layer, if any, goes first.
+    let added = layers.len() - decoded;
     upgrade_input(file, net, &mut layers, root_fields, &mut starts)?;
-    upgrade_batch_norm(&mut layers);
+    let at = layers.len() - added;
+    let added = &mut layers[at..];
+    for l in added.iter_mut() {
+        if needs_batch_norm_upgrade(l) {
+            // Not shared yet: no copy is made.
+            upgrade_batch_norm(Arc::make_mut(l));
+        }
+    }
+    let rules = added.iter().any(|l| crate::filter::has_rules(l));
     Ok(Upgraded {
         format,
         layers,
         positions: starts,
+        rules,
     })
 }
 
 /// The positions of the root fields numbered `number`, which must be `count` (one per layer);
 /// without positions (a solver's inline test net), `count` defaults.
 fn starts_of(root_fields: &[(u32, Pos)], number: u32, count: usize) -> Vec<Pos> {
-    let starts: Vec<Pos> = root_fields
-        .iter()
-        .filter(|(n, _)| *n == number)
-        .map(|&(_, p)| p)
-        .collect();
+    // Sized for the count expected: collected from a filter, the list grew by doubling, each
+    // time copied into fresh memory (a large net's is 100k positions).
+    let mut starts = Vec::with_capacity(count);
+    starts.extend(
+        root_fields
+            .iter()
+            .filter(|(n, _)| *n == number)
+            .map(|&(_, p)| p),
+    );
     if starts.len() == count {
         starts
     } else {
@@ -186,15 +207,17 @@ fn upgrade_input(
 }
 
 /// BatchNorm once declared its three statistics blobs as params; they never learn, so Caffe sets
-/// their lr_mult and decay_mult to 0 (keeping names and share modes).
-fn upgrade_batch_norm(layers: &mut [Arc<LayerParameter>]) {
-    for l in layers {
-        if l.r#type() == "BatchNorm" && l.param.len() == 3 {
-            // Not shared yet: no copy is made.
-            for p in &mut Arc::make_mut(l).param {
-                p.lr_mult = Some(0.0);
-                p.decay_mult = Some(0.0);
-            }
-        }
+/// their lr_mult and decay_mult to 0 (keeping names and share modes). The loading upgrades each
+/// layer it decodes so (load.rs), while the layer is in the cache: a pass over a large net's
+/// layers afterwards was mostly cache misses, on one core.
+pub fn needs_batch_norm_upgrade(l: &LayerParameter) -> bool {
+    l.r#type() == "BatchNorm" && l.param.len() == 3
+}
+
+/// The upgrade of a layer `needs_batch_norm_upgrade` picks.
+pub fn upgrade_batch_norm(l: &mut LayerParameter) {
+    for p in &mut l.param {
+        p.lr_mult = Some(0.0);
+        p.decay_mult = Some(0.0);
     }
 }
