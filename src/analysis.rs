@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::graph::Node;
 use crate::layers::{self, memo::Memo, Ctx, Shape};
 use crate::load::Warning;
-use crate::numbering::{self, Numbering};
+use crate::numbering::{self, Feed};
 use crate::proto::{param_spec::DimCheckMode, LayerParameter};
 use crate::textformat::Pos;
 
@@ -445,23 +445,22 @@ pub fn walk(
     opts: &WalkOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<Analysis> {
-    walk_numbered(file, nodes, &numbering::number(nodes), opts, warnings)
+    let numbering = numbering::number(nodes);
+    walk_numbered(file, nodes, &mut Feed::whole(&numbering), opts, warnings)
 }
 
-/// `walk`, with the nodes' blobs already numbered by name (`numbering::number(nodes)`), as a
-/// large net's `rebatch::ahead` also reads them.
+/// `walk`, with the nodes' blobs numbered by name elsewhere (`numbering::number(nodes)`, as a
+/// large net's `rebatch::ahead` also reads them), each layer's ids read from `ids`.
 pub fn walk_numbered(
     file: &str,
     nodes: &[Node],
-    numbering: &Numbering,
+    ids: &mut Feed,
     opts: &WalkOptions,
     warnings: &mut Vec<Warning>,
 ) -> Result<Analysis> {
     // Fewer blobs than layers in most nets (in-place tops make none): sized once rather than
     // grown by doubling, which copied the list into fresh memory at each step.
     let mut blobs: Vec<BlobInfo> = Vec::with_capacity(nodes.len());
-    // Where each layer's ids start in `numbering`.
-    let mut numbered = 0;
     // Per blob: produced and not yet consumed (Caffe's available_blobs).
     let mut available: Vec<bool> = Vec::with_capacity(nodes.len());
     let mut layers: Vec<LayerInfo> = Vec::with_capacity(nodes.len());
@@ -489,8 +488,7 @@ pub fn walk_numbered(
         let mut blob_ids = IdList::with_capacity(lp.bottom.len() + lp.top.len());
         let mut bottom_need_backward = PerBlob::with_capacity(lp.bottom.len());
         let mut need_backward = false;
-        let ids = &numbering.ids[numbered..numbered + lp.bottom.len() + lp.top.len()];
-        numbered += ids.len();
+        let ids = ids.next(lp.bottom.len() + lp.top.len());
         for (j, b) in lp.bottom.iter().enumerate() {
             let id = ids[j] as usize;
             if ids[j] == numbering::UNKNOWN {

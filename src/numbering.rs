@@ -5,6 +5,7 @@
 //! cache, and freed before the walks start.
 
 use std::collections::hash_map::Entry;
+use std::sync::mpsc::Receiver;
 
 use compact_str::CompactString;
 use foldhash::HashMap;
@@ -30,6 +31,17 @@ pub struct Numbering {
 /// `TWICE`) at its place for the walk to word, and what follows a refusal is numbered as if
 /// the refused layer had passed (the walk stops there, so it is never read).
 pub fn number(nodes: &[Node]) -> Numbering {
+    number_sending(nodes, |_| ())
+}
+
+/// Layers numbered between two of `number_sending`'s chunks: a few tens of microseconds of
+/// numbering, so that the walk reading them starts at once.
+const CHUNK_LAYERS: usize = 1024;
+
+/// `number`, handing each run of `CHUNK_LAYERS` layers' ids to `send` as they are found (the
+/// last run shorter; runs without ids are not sent), for a walk that reads them meanwhile
+/// (`Feed::Chunks`).
+pub fn number_sending(nodes: &[Node], mut send: impl FnMut(&[u32])) -> Numbering {
     let mut named: HashMap<&str, u32> =
         HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
     let mut ids: Vec<u32> = Vec::with_capacity(2 * nodes.len());
@@ -39,7 +51,13 @@ pub fn number(nodes: &[Node]) -> Numbering {
     // The file tops of the layer before and where their ids start: most bottoms are found
     // there without hashing.
     let mut previous: Option<(&[CompactString], usize)> = None;
-    for node in nodes {
+    // The ids not yet sent start here.
+    let mut sent = 0;
+    for (i, node) in nodes.iter().enumerate() {
+        if i % CHUNK_LAYERS == 0 && sent < ids.len() {
+            send(&ids[sent..]);
+            sent = ids.len();
+        }
         let lp = &*node.lp;
         let first = ids.len();
         for b in &lp.bottom {
@@ -74,7 +92,61 @@ pub fn number(nodes: &[Node]) -> Numbering {
             ids.push(id);
         }
     }
+    if sent < ids.len() {
+        send(&ids[sent..]);
+    }
     Numbering { ids }
+}
+
+/// Where a walk reads each layer's ids, in node order: a whole numbering, or the chunks that
+/// another thread sends as it numbers the nodes (`number_sending`), each some whole layers'.
+pub enum Feed<'a> {
+    Whole {
+        ids: &'a [u32],
+        at: usize,
+    },
+    Chunks {
+        chunks: Receiver<Vec<u32>>,
+        chunk: Vec<u32>,
+        at: usize,
+    },
+}
+
+impl<'a> Feed<'a> {
+    pub fn whole(numbering: &'a Numbering) -> Self {
+        Feed::Whole {
+            ids: &numbering.ids,
+            at: 0,
+        }
+    }
+
+    pub fn chunks(chunks: Receiver<Vec<u32>>) -> Self {
+        Feed::Chunks {
+            chunks,
+            chunk: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// The next layer's `n` ids (its bottoms' then its tops', as built).
+    pub fn next(&mut self, n: usize) -> &[u32] {
+        match self {
+            Feed::Whole { ids, at } => {
+                *at += n;
+                &ids[*at - n..*at]
+            }
+            Feed::Chunks { chunks, chunk, at } => {
+                if n > 0 && *at == chunk.len() {
+                    // Only a panic on the numbering's thread ends its chunks early; the
+                    // walk's scope then passes it on.
+                    *chunk = chunks.recv().expect("the numbering thread stopped");
+                    *at = 0;
+                }
+                *at += n;
+                &chunk[*at - n..*at]
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -122,5 +194,31 @@ mod tests {
             UNKNOWN, TWICE,
         ];
         assert_eq!(ids, want);
+    }
+
+    /// A walk reading the chunks as they are sent reads every layer's ids as in the whole
+    /// numbering, layers without any (here at and around the chunks' ends, and last) included.
+    #[test]
+    fn a_walk_fed_chunk_by_chunk_reads_the_whole_numbering() {
+        let silent = [1023, 1024, 2047, 2048, 2049, 2998, 2999];
+        let nodes: Vec<Node> = (0..3000)
+            .map(|i| match i {
+                0 => node("Input", &[], &["x"]),
+                i if silent.contains(&i) => node("Silence", &[], &[]),
+                _ => node("ReLU", &["x"], &["x"]),
+            })
+            .collect();
+        let whole = number(&nodes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sent = number_sending(&nodes, |ids| tx.send(ids.to_vec()).unwrap());
+        drop(tx);
+        assert_eq!(sent.ids, whole.ids);
+        let (mut chunks, mut at) = (Feed::chunks(rx), 0);
+        for n in &nodes {
+            let len = n.lp.bottom.len() + n.lp.top.len();
+            assert_eq!(chunks.next(len), &whole.ids[at..at + len]);
+            at += len;
+        }
+        assert_eq!(at, whole.ids.len());
     }
 }

@@ -12,7 +12,7 @@ use crate::graph::Node;
 use crate::layers::{Ctx, Phase, PoolingRule, Shape};
 use crate::load::{self, ReadOptions, Warning};
 use crate::memory;
-use crate::numbering::{self, Numbering};
+use crate::numbering::{self, Feed, Numbering};
 use crate::proto::{LayerParameter, NetParameter, SolverParameter};
 use crate::rebatch::{self, Ahead};
 use crate::report::{self, NetInfo, Report, Settings, Tool, SCHEMA_VERSION};
@@ -212,19 +212,18 @@ fn walk_loaded(
         nodes,
         walk,
     } = build(opts, loaded)?;
-    let numbering = numbering::number(&nodes);
-    let mut here = || analysis::walk_numbered(&file, &nodes, &numbering, &walk, &mut warnings);
-    // On a large net the walk leaves a core idle: the net one sample larger is found there
-    // meanwhile, rather than after the walk beside the memory figures and the report.
     let (ahead, analysis) = match how {
         NextNet::Resized if nodes.len() >= crate::json::THREADED_MIN => {
-            beside(|| rebatch::ahead(&file, &nodes, &numbering, &walk), here)
+            walk_and_ahead(&file, &nodes, &walk, &mut warnings)
         }
-        _ => (None, here()),
+        _ => {
+            let numbering = numbering::number(&nodes);
+            let mut ids = Feed::whole(&numbering);
+            let walked = analysis::walk_numbered(&file, &nodes, &mut ids, &walk, &mut warnings);
+            (None, walked)
+        }
     };
     let analysis = analysis?;
-    // What the net one sample larger was found from, for checking it against the walk.
-    let ahead = ahead.map(|ahead| (ahead, numbering));
     let settings = memory::resolve(&opts.memory, solver.as_ref().map(|s| &s.solver))?;
     Ok(Walked {
         opts,
@@ -241,6 +240,53 @@ fn walk_loaded(
         settings,
         analysis,
         warnings,
+    })
+}
+
+/// A large net's walk, with the net one sample larger found meanwhile on the core the walk
+/// leaves idle (rather than after it, beside the memory figures and the report). That thread
+/// first numbers the blobs, handing them to the walk as it goes, then finds the net one
+/// sample larger from them. Also the numbering, which `Ahead::sizes` checks the walk against.
+fn walk_and_ahead(
+    file: &str,
+    nodes: &[Node],
+    walk: &WalkOptions,
+    warnings: &mut Vec<Warning>,
+) -> (Option<(Ahead, Numbering)>, Result<Analysis>) {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let aside = std::thread::Builder::new().spawn_scoped(s, move || {
+            // The walk may have stopped (an error): the chunks are then not wanted.
+            let numbering = numbering::number_sending(nodes, |ids| {
+                let _ = tx.send(ids.to_vec());
+            });
+            drop(tx);
+            let ahead = rebatch::ahead(file, nodes, &numbering, walk);
+            ahead.map(|ahead| (ahead, numbering))
+        });
+        match aside {
+            Ok(handle) => {
+                let walked =
+                    analysis::walk_numbered(file, nodes, &mut Feed::chunks(rx), walk, warnings);
+                let ahead = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (ahead, walked)
+            }
+            // No thread: one after the other.
+            Err(_) => {
+                let numbering = numbering::number(nodes);
+                let walked = analysis::walk_numbered(
+                    file,
+                    nodes,
+                    &mut Feed::whole(&numbering),
+                    walk,
+                    warnings,
+                );
+                let ahead = rebatch::ahead(file, nodes, &numbering, walk);
+                (ahead.map(|ahead| (ahead, numbering)), walked)
+            }
+        }
     })
 }
 

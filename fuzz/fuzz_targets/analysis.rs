@@ -113,7 +113,13 @@ fn ahead(data: &[u8]) {
     };
     let numbering = numbering::number(&b.nodes);
     let found = rebatch::ahead(&b.file, &b.nodes, &numbering, &b.walk);
-    let Ok(a) = walk_numbered(&b.file, &b.nodes, &numbering, &b.walk, &mut Vec::new()) else {
+    let Ok(a) = walk_numbered(
+        &b.file,
+        &b.nodes,
+        &mut numbering::Feed::whole(&numbering),
+        &b.walk,
+        &mut Vec::new(),
+    ) else {
         return;
     };
     if let (Some(found), Some(next)) = (&found, next_walk(&a, &b.walk)) {
