@@ -201,6 +201,15 @@ impl LayerParameter {
         while !buf.is_empty() {
             let field = buf;
             let (tag, wire_type) = encoding::decode_key(&mut buf)?;
+            // A param spec of multipliers only, the usual one, without `merge_field`'s call.
+            if tag == PARAM {
+                if let Some((spec, len)) = mults_only(wire_type, buf) {
+                    room_for_param(&mut self.param, buf);
+                    self.param.push(spec);
+                    buf = &buf[len..];
+                    continue;
+                }
+            }
             if wire_type == WireType::LengthDelimited
                 && SubParam::is_field(tag)
                 && self.sub_param(tag).is_none()
@@ -214,8 +223,13 @@ impl LayerParameter {
                 if let Some(whole) = whole {
                     let hash = shared.seen.hasher().hash_one(whole);
                     if let Some(sub) = shared.get(hash, whole) {
-                        let at = self.sub.as_slice().partition_point(|s| s.tag() < tag);
-                        self.insert_sub_param(at, sub.clone());
+                        if let Subs::None = self.sub.0 {
+                            // The layer's first, as `insert_sub_param` puts it, without its call.
+                            self.sub.0 = Subs::One(sub.clone());
+                        } else {
+                            let at = self.sub.as_slice().partition_point(|s| s.tag() < tag);
+                            self.insert_sub_param(at, sub.clone());
+                        }
                         buf = &field[whole.len()..];
                         continue;
                     }
@@ -439,9 +453,28 @@ fn known_type_name(name: &[u8]) -> Option<&'static str> {
     if name.len() > LONGEST_TYPE {
         return None;
     }
-    let at = TYPE_KEYS.binary_search(&type_key(name)).ok()?;
+    let at = TYPE_KEYS.binary_search(&type_key_of(name)).ok()?;
     let known = LAYER_TYPES[at];
-    (known.as_bytes() == name).then_some(known)
+    // A key holds the whole of a name of up to seven bytes.
+    (name.len() <= 7 || known.as_bytes()[7..] == name[7..]).then_some(known)
+}
+
+/// `type_key` from a few words of the name rather than byte by byte, for names of at most
+/// `LONGEST_TYPE` bytes.
+#[inline]
+fn type_key_of(name: &[u8]) -> u64 {
+    let n = name.len();
+    let len = (n as u64) << 56;
+    if let Some(head) = name.first_chunk::<8>() {
+        // The first seven bytes: the eighth is shifted out.
+        len | u64::from_be_bytes(*head) >> 8
+    } else if let (Some(first), Some(last)) = (name.first_chunk::<4>(), name.last_chunk::<4>()) {
+        // Four to seven bytes, as two words that overlap (in the same bytes, at the same place).
+        len | u64::from(u32::from_be_bytes(*first)) << 24
+            | u64::from(u32::from_be_bytes(*last)) << (56 - 8 * n)
+    } else {
+        type_key(name)
+    }
 }
 
 /// The length of the longest of `LAYER_TYPES`.
@@ -814,6 +847,25 @@ mod tests {
     }
 
     #[test]
+    fn type_keys_from_words_are_the_bytewise_ones() {
+        let bytes: Vec<u8> = (0..=LONGEST_TYPE as u8)
+            .map(|i| b'A' + i * 7 % 53)
+            .collect();
+        for n in 0..=LONGEST_TYPE {
+            for name in [
+                &bytes[..n],
+                &[0xff; LONGEST_TYPE][..n],
+                &[0; LONGEST_TYPE][..n],
+            ] {
+                assert_eq!(type_key_of(name), type_key(name), "{name:?}");
+            }
+        }
+        for ty in LAYER_TYPES {
+            assert_eq!(type_key_of(ty.as_bytes()), type_key(ty.as_bytes()), "{ty}");
+        }
+    }
+
+    #[test]
     fn known_types_are_shared() {
         // Sorted, each key its own, the longest as said.
         assert!(TYPE_KEYS.windows(2).all(|w| w[0] < w[1]));
@@ -833,7 +885,16 @@ mod tests {
             assert_eq!(layer.encode_to_vec(), wire);
         }
         // Others, and near misses, are read as they are.
-        let near = ["Convolutiox", "BatchNorX", "SigmoidCrossEntropyLosses"];
+        let near = [
+            "Convolutiox",
+            "BatchNorX",
+            "SigmoidCrossEntropyLosses",
+            // The same length and first seven bytes as a known type, or all but the last byte.
+            "Poolinh",
+            "ReLu",
+            "ConvolutionDepthwisf",
+            "MultinomialLogisticLosT",
+        ];
         for ty in ["MyLayer", "Conv", "Convolution2", "", "Réseau"]
             .into_iter()
             .chain(near)

@@ -191,39 +191,53 @@ impl<'a> Lexer<'a> {
         Ok(self.token())
     }
 
-    /// `peek` for a field's value, with the usual ones, a number or a plain string in double
-    /// quotes, read here rather than by `scan`.
+    /// Takes the next token if it is a number (starting with a digit or `-`) or a name: the
+    /// usual value of a numeric or boolean field, read here and handed over without being kept
+    /// as the token read ahead. Anything else is left to be read next.
     #[inline]
-    pub fn peek_value(&mut self) -> Result<(Tok<'a>, Pos), TextError> {
-        if !self.ahead {
-            self.skip_space_and_comments();
-            let src = self.src;
-            let start = self.at;
-            let end = match src.get(start) {
-                Some(b'0'..=b'9' | b'-') => {
-                    self.kind = TokKind::Number;
-                    number_end(src, start)
-                }
-                Some(b'"') => {
-                    let body = &src[start + 1..];
-                    let len = run_len(body, &STRING_BODY);
-                    match body.get(len) {
-                        Some(b'"') => {
-                            self.kind = TokKind::Str;
-                            self.plain = true;
-                            start + len + 2
-                        }
-                        _ => return self.peek(),
-                    }
-                }
-                _ => return self.peek(),
-            };
-            self.pos = self.pos();
-            self.text = &src[start..end];
-            self.at = end;
-            self.ahead = true;
+    pub fn eat_word_value(&mut self) -> Option<(&'a [u8], Pos)> {
+        if self.ahead {
+            return None;
         }
-        Ok(self.token())
+        self.skip_space_and_comments();
+        let src = self.src;
+        let start = self.at;
+        let c = *src.get(start)?;
+        let end = if c.is_ascii_digit() || c == b'-' {
+            number_end(src, start)
+        } else if is_ident_start(c) {
+            start + word_len(&src[start..])
+        } else {
+            return None;
+        };
+        let pos = self.pos();
+        self.at = end;
+        Some((&src[start..end], pos))
+    }
+
+    /// Takes the next token if it is a plain string in double quotes (`Tok::Str(_, true)`), the
+    /// usual value of a string field, as `eat_word_value` takes a number: its text, quotes
+    /// included. Anything else is left to be read next.
+    #[inline]
+    pub fn eat_plain_string(&mut self) -> Option<(&'a [u8], Pos)> {
+        if self.ahead {
+            return None;
+        }
+        self.skip_space_and_comments();
+        let src = self.src;
+        let start = self.at;
+        if src.get(start) != Some(&b'"') {
+            return None;
+        }
+        let body = &src[start + 1..];
+        let len = run_len(body, &STRING_BODY);
+        if body.get(len) != Some(&b'"') {
+            return None;
+        }
+        let end = start + len + 2;
+        let pos = self.pos();
+        self.at = end;
+        Some((&src[start..end], pos))
     }
 
     #[inline]

@@ -411,7 +411,30 @@ impl<'a> Parser<'a> {
             self.check_singular(f, pos)?;
             return self.message_field(f, pos, depth, b'{');
         }
-        let (next, npos) = self.lex.peek_value()?;
+        // The usual values, a number, a name or a plain string, read and written here: as a
+        // token read ahead, kept in the lexer and matched again, they cost about twice as much.
+        // Such a token cannot be in error, so the field's own checks come next, as below.
+        if has_colon {
+            match f.kind {
+                Kind::String | Kind::Bytes => {
+                    if let Some((lit, npos)) = self.lex.eat_plain_string() {
+                        self.check_singular(f, pos)?;
+                        if self.put_plain_string(f, lit) {
+                            return Ok(());
+                        }
+                        return self.scalar_value(f, Tok::Str(lit, true), npos);
+                    }
+                }
+                Kind::Enum | Kind::Message => {}
+                _ => {
+                    if let Some((text, npos)) = self.lex.eat_word_value() {
+                        self.check_singular(f, pos)?;
+                        return value::put_scalar(&mut self.out, f, text, npos);
+                    }
+                }
+            }
+        }
+        let (next, npos) = self.lex.peek()?;
         if f.kind == Kind::Message {
             match next {
                 Tok::Punct(open @ (b'{' | b'<')) => {
