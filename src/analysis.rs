@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use foldhash::HashMap;
@@ -12,7 +13,11 @@ use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
 use crate::graph::Node;
-use crate::layers::{self, memo::Memo, Ctx, Shape};
+use crate::layers::{
+    self,
+    memo::{Found, Memo},
+    Ctx, Shape,
+};
 use crate::load::Warning;
 use crate::numbering::{self, Feed};
 use crate::proto::{param_spec::DimCheckMode, LayerParameter};
@@ -31,6 +36,30 @@ pub struct ParamInfo {
     /// The layer whose blob this one shares by name, or `NOT_SHARED` for the owner: with an
     /// `Option`, 4 bytes more.
     owner: u32,
+}
+
+/// A layer's parameter blobs, read as a slice. Shared by the layers whose rule's result the
+/// walk's memo kept in one place, when their multipliers and owners are alike too: on the
+/// 100k-layer net, 69k lists of one to three blobs are made once per kept result, rather than
+/// one allocation (and a count per blob) each. Empty, it is no allocation.
+#[derive(Debug, Clone, Default)]
+pub struct Params(Option<Arc<[ParamInfo]>>);
+
+impl Deref for Params {
+    type Target = [ParamInfo];
+
+    fn deref(&self) -> &[ParamInfo] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl<'a> IntoIterator for &'a Params {
+    type Item = &'a ParamInfo;
+    type IntoIter = std::slice::Iter<'a, ParamInfo>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
 }
 
 /// `ParamInfo::owner` of a blob the layer owns: never a layer index, as `walk` refuses a net
@@ -152,7 +181,7 @@ pub struct LayerInfo {
     /// One shape per top; most layers have one top, kept inline.
     pub output_shapes: SmallVec<[Shape; 1]>,
     /// Sized once, so not a `Vec`'s 24 bytes.
-    pub params: Box<[ParamInfo]>,
+    pub params: Params,
     pub pos: Pos,
     pub macs: u64,
     pub flops: u64,
@@ -382,12 +411,34 @@ pub(crate) fn as_built(node: &Node) -> (Arc<LayerParameter>, bool) {
     if auto_top {
         Arc::make_mut(&mut lp).top.push(AUTO_TOP.into());
     }
-    // SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients reach
-    // the location and confidence predictions, never the priors or the labels.
-    if lp.r#type() == "MultiBoxLoss" && lp.propagate_down().is_empty() && lp.bottom.len() == 4 {
+    if sets_propagate_down(&lp) {
         Arc::make_mut(&mut lp).rare_mut().propagate_down = vec![true, true, false, false];
     }
     (lp, auto_top)
+}
+
+/// `as_built`'s layer, borrowed from the node unless the walk changes it: for a reader that
+/// keeps none (`rebatch::ahead`), so that it writes nothing of the node's (its count, which
+/// the walk beside it updates).
+#[inline]
+pub(crate) fn built(node: &Node) -> Cow<'_, LayerParameter> {
+    if has_auto_top(&node.lp) || sets_propagate_down(&node.lp) {
+        Cow::Owned(changed(node))
+    } else {
+        Cow::Borrowed(&node.lp)
+    }
+}
+
+/// `built`'s layer when the walk changes it: a few loss layers of a net.
+#[cold]
+fn changed(node: &Node) -> LayerParameter {
+    Arc::unwrap_or_clone(as_built(node).0)
+}
+
+/// SSD's MultiBoxLoss (multibox_loss_layer.cpp) sets propagate_down itself: gradients reach
+/// the location and confidence predictions, never the priors or the labels.
+fn sets_propagate_down(lp: &LayerParameter) -> bool {
+    lp.r#type() == "MultiBoxLoss" && lp.propagate_down().is_empty() && lp.bottom.len() == 4
 }
 
 /// LossLayer::AutoTopBlobs: a loss written without a top still gets one, unnamed and never a
@@ -469,6 +520,8 @@ pub fn walk_numbered(
     to_id(file, nodes.len())?;
     let mut param_names: HashMap<String, (u32, u32)> = HashMap::default();
     let mut memo = Memo::default();
+    // The parameter list last made for each result the memo keeps (`Found::kept`).
+    let mut shared_params: Vec<Params> = Vec::new();
 
     for node in nodes {
         let (lp, auto_top) = as_built(node);
@@ -485,8 +538,7 @@ pub fn walk_numbered(
             )));
         }
         // Bottoms: every one must be available (InsertSplits already refused unknown ones).
-        let mut blob_ids = IdList::with_capacity(lp.bottom.len() + lp.top.len());
-        let mut bottom_need_backward = PerBlob::with_capacity(lp.bottom.len());
+        let mut bottom_need_backward = PerBlob::new();
         let mut need_backward = false;
         let ids = ids.next(lp.bottom.len() + lp.top.len());
         for (j, b) in lp.bottom.iter().enumerate() {
@@ -502,7 +554,6 @@ pub fn walk_numbered(
                 )));
             }
             blobs[id].consumers.push(li);
-            blob_ids.push(id as u32);
             let nb = match lp.propagate_down().get(j) {
                 Some(&p) => p,
                 None => blobs[id].need_backward,
@@ -512,10 +563,12 @@ pub fn walk_numbered(
         }
 
         // Shapes from the rule.
-        let bottom_shapes: PerBlob<&Shape> = blob_ids
-            .iter()
-            .map(|&id| &blobs[id as usize].shape)
-            .collect();
+        // Pushed one by one: `collect` costs several times more on lists this short.
+        let bottoms = lp.bottom.len();
+        let mut bottom_shapes: PerBlob<&Shape> = SmallVec::new();
+        for &id in &ids[..bottoms] {
+            bottom_shapes.push(&blobs[id as usize].shape);
+        }
         let unknown = || {
             if opts.strict {
                 return Err(
@@ -532,32 +585,33 @@ pub fn walk_numbered(
             });
             Ok(())
         };
-        let (out, known_type) =
+        let (Found { out, kept }, known_type) =
             layer_out(file, &lp, &bottom_shapes, opts, pos, &mut memo, unknown)?;
         // The bottoms' shapes are borrowed from `blobs` until here.
         drop(bottom_shapes);
 
         // Tops: in place when top j is bottom j; otherwise a new blob, never one made before.
-        let bottoms = blob_ids.len();
+        // Either way the numbering's id, so the layer's ids are its, and a top is in place
+        // when its id is bottom j's (no other top has the id of a blob made before).
+        let (bottom_ids, top_ids) = ids.split_at(bottoms);
         for (j, t) in lp.top.iter().enumerate() {
             let count = layers::count(&out.tops[j])
                 .map_err(|e| err(format!("layer '{name}': {}", e.message)))?;
-            if lp.bottom.get(j) == Some(t) {
-                let id = blob_ids[j] as usize;
+            if bottom_ids.get(j) == Some(&top_ids[j]) {
+                let id = ids[j] as usize;
                 // Most layers computing in place keep the shape (activations, normalizations):
                 // then it is not copied again.
                 if blobs[id].shape != out.tops[j] {
                     blobs[id].shape = out.tops[j].clone();
                 }
                 blobs[id].count = count;
-                blob_ids.push(id as u32);
                 available[id] = true;
             } else {
                 let id = to_id(file, blobs.len())?;
-                if ids[bottoms + j] == numbering::TWICE {
+                if top_ids[j] == numbering::TWICE {
                     return Err(err(format!("Top blob '{t}' produced by multiple sources.")));
                 }
-                debug_assert_eq!(ids[bottoms + j], id);
+                debug_assert_eq!(top_ids[j], id);
                 blobs.push(BlobInfo {
                     shape: out.tops[j].clone(),
                     count,
@@ -567,7 +621,6 @@ pub fn walk_numbered(
                     need_backward: false,
                     is_input: lp.bottom.is_empty(),
                 });
-                blob_ids.push(id);
                 available.push(!auto_top);
             }
         }
@@ -599,7 +652,8 @@ pub fn walk_numbered(
         // its scale and shift too, out of the solver's reach. Looked up once per layer.
         let pspnet_bn = ty == "BN" && out_param_count == 4;
         let bn_frozen = pspnet_bn && lp.bn_param().is_some_and(|b| b.frozen());
-        let mut params = Vec::with_capacity(out_param_count);
+        // Each blob's count, multipliers and owner: its `ParamInfo` but the shape.
+        let mut found: SmallVec<[(u32, f32, f32, u32); 4]> = SmallVec::new();
         for (k, shape) in out.params.iter().enumerate() {
             let spec = lp.param.get(k);
             let mut lr_mult = spec.map_or(1.0, |s| s.lr_mult());
@@ -648,30 +702,73 @@ pub fn walk_numbered(
                 }
             }
             need_backward |= lr_mult != 0.0;
-            params.push(ParamInfo {
+            // At most INT_MAX.
+            found.push((count as u32, lr_mult, decay_mult, owner));
+        }
+        let make = || {
+            let blobs = out.params.iter().zip(&found);
+            let infos = blobs.map(|(shape, &(count, lr_mult, decay_mult, owner))| ParamInfo {
                 shape: shape.clone(),
-                // At most INT_MAX.
-                count: count as u32,
+                count,
                 lr_mult,
                 decay_mult,
                 owner,
             });
-        }
+            Params((!found.is_empty()).then(|| infos.collect()))
+        };
+        let params = match kept {
+            // The memo's result, so the shapes are the list's: shared if the rest is alike
+            // (bit for bit: a multiplier of -0 is written as such).
+            Some(k) => {
+                let k = k as usize;
+                if shared_params.len() <= k {
+                    shared_params.resize(k + 1, Params::default());
+                }
+                let last = &shared_params[k];
+                let alike = last.len() == found.len()
+                    && last
+                        .iter()
+                        .zip(&found)
+                        .all(|(p, &(count, lr, decay, owner))| {
+                            p.count == count
+                                && p.lr_mult.to_bits() == lr.to_bits()
+                                && p.decay_mult.to_bits() == decay.to_bits()
+                                && p.owner == owner
+                        });
+                if !alike {
+                    shared_params[k] = make();
+                }
+                shared_params[k].clone()
+            }
+            None => make(),
+        };
         if need_backward {
-            for &id in &blob_ids[bottoms..] {
+            for &id in top_ids {
                 blobs[id as usize].need_backward = true;
             }
         }
+        let (macs, flops) = (out.macs, out.flops);
+        // A result made for this layer alone gives its tops' shapes, rather than a copy.
+        let output_shapes = match out {
+            Cow::Owned(out) => SmallVec::from_vec(out.tops),
+            Cow::Borrowed(out) => {
+                let mut tops = SmallVec::new();
+                for s in &out.tops {
+                    tops.push(s.clone());
+                }
+                tops
+            }
+        };
         layers.push(LayerInfo {
-            blob_ids,
+            blob_ids: IdList::from_slice(ids),
             bottoms: bottoms as u32,
             in_loss,
             inserted,
             pos,
-            output_shapes: out.tops.as_slice().into(),
-            params: params.into_boxed_slice(),
-            macs: out.macs,
-            flops: out.flops,
+            output_shapes,
+            params,
+            macs,
+            flops,
             backward_passes: 0,
             need_backward,
             bottom_need_backward,
@@ -688,6 +785,7 @@ pub fn walk_numbered(
 /// batch set on a net input's tops; for a type no rule knows (after `unknown` allowed it), the
 /// shapes passed through. The part of the walk that depends on shapes, shared with
 /// `rebatch`. Also whether a rule knew the type. Lent by `memo` when it has the result.
+#[inline]
 pub(crate) fn layer_out<'m>(
     file: &str,
     lp: &LayerParameter,
@@ -696,11 +794,11 @@ pub(crate) fn layer_out<'m>(
     pos: Pos,
     memo: &'m mut Memo,
     unknown: impl FnOnce() -> Result<()>,
-) -> Result<(Cow<'m, layers::Out>, bool)> {
+) -> Result<(Found<'m>, bool)> {
     let (name, ty) = (NameOf(lp), lp.r#type());
     let err = |msg: String| Error::invalid(file, Some(pos), msg);
-    let (mut out, known_type) = match memo.infer(lp, bottoms, &opts.ctx) {
-        Some(Ok(out)) => (out, true),
+    let (mut found, known_type) = match memo.infer(lp, bottoms, &opts.ctx) {
+        Some(Ok(found)) => (found, true),
         Some(Err(e)) => {
             let mut error = err(format!("layer '{name}' ({ty}): {}", e.message));
             if let Some(h) = e.hint {
@@ -711,9 +809,14 @@ pub(crate) fn layer_out<'m>(
         None => {
             unknown()?;
             let out = pass_through(lp, bottoms, &opts.ctx, file, pos)?;
-            (Cow::Owned(out), false)
+            let found = Found {
+                out: Cow::Owned(out),
+                kept: None,
+            };
+            (found, false)
         }
     };
+    let out = &mut found.out;
     if out.tops.len() != lp.top.len() {
         return Err(err(format!(
             "layer '{name}' ({ty}) makes {} top(s) but {} are named",
@@ -739,7 +842,7 @@ pub(crate) fn layer_out<'m>(
             }
         }
     }
-    Ok((out, known_type))
+    Ok((found, known_type))
 }
 
 /// An unknown type: each top takes a shape given with `--input`, else the first bottom's.
@@ -909,6 +1012,63 @@ mod tests {
         assert_eq!(std::mem::size_of::<LayerInfo>(), 136);
         assert_eq!(std::mem::size_of::<BlobInfo>(), 64);
         assert_eq!(std::mem::size_of::<ParamInfo>(), 32);
+    }
+
+    #[test]
+    fn layers_alike_share_their_parameter_list_when_their_specs_agree() {
+        let conv = |name: &str, specs: &str| {
+            format!(
+                "layer {{ name: '{name}' type: 'Convolution' bottom: 'data' top: '{name}' {specs}
+                          convolution_param {{ num_output: 4 kernel_size: 1 }} }}"
+            )
+        };
+        let text = [
+            "layer { name: 'data' type: 'Input' top: 'data' \
+             input_param { shape { dim: 1 dim: 3 dim: 4 dim: 4 } } }"
+                .to_string(),
+            conv("a", ""),
+            conv("b", ""),
+            conv(
+                "c",
+                "param { lr_mult: 0 } param { lr_mult: -0 decay_mult: 2 }",
+            ),
+            conv("d", "param { name: 'w' }"),
+            conv("e", "param { name: 'w' }"),
+            conv("f", "param { name: 'w' }"),
+        ]
+        .join("\n");
+        let opts = crate::pipeline::Options::default();
+        let a = crate::pipeline::analyze_bytes(&opts, "n.prototxt".into(), text.as_bytes())
+            .unwrap()
+            .analysis;
+        let params = |name: &str| &a.layers.iter().find(|l| l.name() == name).unwrap().params;
+        let shared = |x: &str, y: &str| std::ptr::eq(params(x).as_ptr(), params(y).as_ptr());
+        let fields = |name: &str| {
+            let p = params(name);
+            let each = p
+                .iter()
+                .map(|p| (p.lr_mult.to_bits(), p.decay_mult, p.owner()));
+            each.collect::<Vec<_>>()
+        };
+        // One result of the memo for all six: [4, 3, 1, 1] weights and a bias of 4.
+        for name in ["a", "b", "c", "d", "e", "f"] {
+            let shapes: Vec<&[i64]> = params(name).iter().map(|p| &*p.shape).collect();
+            assert_eq!(shapes, [&[4, 3, 1, 1][..], &[4]], "{name}");
+        }
+        let one = 1f32.to_bits();
+        assert_eq!(fields("a"), [(one, 1.0, None), (one, 1.0, None)]);
+        assert!(shared("a", "b"));
+        // Their own multipliers, bit for bit.
+        let (zero, minus_zero) = (0f32.to_bits(), (-0f32).to_bits());
+        assert_eq!(fields("c"), [(zero, 1.0, None), (minus_zero, 2.0, None)]);
+        assert!(!shared("a", "c"));
+        // The owner of 'w' (layer 5, after the input's Split) and the layers sharing it,
+        // alike from then on.
+        assert_eq!(a.layers[5].name(), "d");
+        assert_eq!(fields("d"), [(one, 1.0, None), (one, 1.0, None)]);
+        assert_eq!(fields("e"), [(one, 1.0, Some(5)), (one, 1.0, None)]);
+        assert!(!shared("d", "e"));
+        assert!(shared("e", "f"));
     }
 
     #[test]

@@ -8,10 +8,14 @@
 //! against the walk: only what both agree on is used.
 
 use crate::analysis::{
-    as_built, layer_out, Analysis, BlobSize, LayerInfo, PerBlob, Totals, WalkOptions,
+    built, layer_out, Analysis, BlobSize, LayerInfo, PerBlob, Totals, WalkOptions,
 };
 use crate::graph::Node;
-use crate::layers::{self, memo::Memo, Out, Shape};
+use crate::layers::{
+    self,
+    memo::{Found, Memo},
+    Out, Shape,
+};
 use crate::numbering::{self, Numbering};
 
 /// The blob shapes and counts of a walked net at another batch (`opts.batch`), which is all
@@ -27,7 +31,8 @@ pub fn rebatch(file: &str, a: &Analysis, opts: &WalkOptions) -> Option<Vec<BlobS
     for l in &a.layers {
         let bottoms: PerBlob<&Shape> = l.bottom_ids().iter().map(|id| &blobs[id].0).collect();
         // A layer like one already read is looked up, and only its tops are copied.
-        let (out, _) = layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
+        let (Found { out, .. }, _) =
+            layer_out(file, &l.lp, &bottoms, opts, l.pos, &mut memo, || Ok(())).ok()?;
         // The bottoms' shapes are borrowed from `blobs` until `resize`.
         drop(bottoms);
         if !same_params(&out, l) {
@@ -84,10 +89,21 @@ pub struct Ahead {
     /// The batch it was found at: the walk's, + 1.
     batch: i64,
     blobs: Vec<BlobSize>,
-    /// Each layer's parameter shapes, one layer after another.
+    /// The rules' results, which hold most layers' parameter shapes.
+    memo: Memo,
+    /// The parameter shapes of the layers whose result `memo` does not keep, one layer after
+    /// another.
     params: Vec<Shape>,
-    /// Where each layer's ids and parameters end in the numbering and in `params`.
-    ends: Vec<(u32, u32)>,
+    /// Where each layer's ids end in the numbering, and where its parameter shapes are.
+    ends: Vec<(u32, ParamsAt)>,
+}
+
+/// Where a layer's parameter shapes are in an `Ahead`: with a result its memo keeps (most
+/// layers, whose shapes are then not copied), or in `params`, ending here.
+#[derive(Clone, Copy)]
+enum ParamsAt {
+    Kept(u32),
+    Listed(u32),
 }
 
 /// `rebatch` without the walked net, so that it can run beside the walk: the net's batch (its
@@ -106,18 +122,18 @@ pub fn ahead(
         batch: Some(next_batch(file, nodes, opts)?),
         ..*opts
     };
-    let mut memo = Memo::default();
     let mut found = Ahead {
         batch: next.batch?,
         blobs: Vec::with_capacity(nodes.len()),
-        params: Vec::with_capacity(nodes.len()),
+        memo: Memo::default(),
+        params: Vec::new(),
         ends: Vec::with_capacity(nodes.len()),
     };
     let mut totals = Totals::default();
     // Where the layer's ids start in `numbering`.
     let mut first = 0;
     for node in nodes {
-        let (lp, _) = as_built(node);
+        let lp = built(node);
         let ids = numbering
             .ids
             .get(first..first + lp.bottom.len() + lp.top.len())?;
@@ -127,23 +143,36 @@ pub fn ahead(
         if ids.iter().any(|&id| id >= numbering::TWICE) {
             return None;
         }
-        let bottoms: PerBlob<&Shape> = bottom_ids
-            .iter()
-            .map(|&id| &found.blobs[id as usize].0)
-            .collect();
-        let (out, _) =
-            layer_out(file, &lp, &bottoms, &next, node.pos, &mut memo, || Ok(())).ok()?;
+        // Pushed one by one: `collect` costs several times more on lists this short.
+        let mut bottoms: PerBlob<&Shape> = PerBlob::new();
+        for &id in bottom_ids {
+            bottoms.push(&found.blobs[id as usize].0);
+        }
+        let (Found { out, kept }, _) = layer_out(
+            file,
+            &lp,
+            &bottoms,
+            &next,
+            node.pos,
+            &mut found.memo,
+            || Ok(()),
+        )
+        .ok()?;
         drop(bottoms);
+        // In place when its id is bottom j's, as `LayerInfo::top_in_place` reads it.
         let tops = top_ids.iter().enumerate().map(|(j, &id)| {
-            let in_place = lp.bottom.get(j) == Some(&lp.top[j]);
+            let in_place = bottom_ids.get(j) == Some(&id);
             (id as usize, in_place)
         });
         resize(&out, tops, &mut found.blobs)?;
-        found.params.extend(out.params.iter().cloned());
-        let ids_end = u32::try_from(first).ok()?;
-        found
-            .ends
-            .push((ids_end, u32::try_from(found.params.len()).ok()?));
+        let params = match kept {
+            Some(k) => ParamsAt::Kept(k),
+            None => {
+                found.params.extend(out.params.iter().cloned());
+                ParamsAt::Listed(u32::try_from(found.params.len()).ok()?)
+            }
+        };
+        found.ends.push((u32::try_from(first).ok()?, params));
         totals
             .add(out.macs, out.flops, out.macs.checked_mul(2)?)
             .ok()?;
@@ -155,11 +184,12 @@ pub fn ahead(
 /// the first layer without bottoms), + 1.
 fn next_batch(file: &str, nodes: &[Node], opts: &WalkOptions) -> Option<i64> {
     let (node, lp) = nodes.iter().find_map(|node| {
-        let (lp, _) = as_built(node);
+        let lp = built(node);
         (lp.bottom.is_empty() && !lp.top.is_empty()).then_some((node, lp))
     })?;
     let mut memo = Memo::default();
-    let (out, _) = layer_out(file, &lp, &[], opts, node.pos, &mut memo, || Ok(())).ok()?;
+    let (Found { out, .. }, _) =
+        layer_out(file, &lp, &[], opts, node.pos, &mut memo, || Ok(())).ok()?;
     let batch = u64::try_from(*out.tops.first()?.first()?).ok()?;
     if batch == 0 {
         return None;
@@ -177,15 +207,22 @@ impl Ahead {
         numbering: &Numbering,
         opts: &WalkOptions,
     ) -> Option<&[BlobSize]> {
-        // Where the layer's ids and parameters start: where the one before ended.
-        let mut from = (0, 0);
+        // Where the layer's ids and listed parameters start: where the ones before ended.
+        let (mut ids_from, mut params_from) = (0, 0);
         let agrees = opts.batch == Some(self.batch)
             && a.layers.len() == self.ends.len()
             && a.blobs.len() == self.blobs.len()
-            && a.layers.iter().zip(&self.ends).all(|(l, &end)| {
-                let ids = &numbering.ids[from.0 as usize..end.0 as usize];
-                let params = &self.params[from.1 as usize..end.1 as usize];
-                from = end;
+            && a.layers.iter().zip(&self.ends).all(|(l, &(ids_end, at))| {
+                let ids = &numbering.ids[ids_from..ids_end as usize];
+                ids_from = ids_end as usize;
+                let params = match at {
+                    ParamsAt::Kept(k) => self.memo.params(k),
+                    ParamsAt::Listed(end) => {
+                        let listed = &self.params[params_from..end as usize];
+                        params_from = end as usize;
+                        listed
+                    }
+                };
                 ids == l.blob_ids() && params.iter().eq(l.params.iter().map(|p| &p.shape))
             });
         agrees.then_some(&self.blobs[..])

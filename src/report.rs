@@ -217,11 +217,11 @@ pub fn describe(a: Analysis, activation_elem_bytes: u64) -> (Vec<Layer>, Vec<Blo
             let in_place = l.in_place();
             let backward_macs = l.backward_macs();
             let notes = l.notes();
-            // The shapes move into the report; the walk is done with them.
+            // The shapes are shared with the report (the walk shares a layer's list with
+            // others alike).
             let params: Vec<Param> = l
                 .params
-                .into_vec()
-                .into_iter()
+                .iter()
                 .enumerate()
                 .map(|(k, p)| {
                     if let Some(ol) = p.owner() {
@@ -230,7 +230,7 @@ pub fn describe(a: Analysis, activation_elem_bytes: u64) -> (Vec<Layer>, Vec<Blo
                     Param {
                         learns: p.learns(),
                         count: p.count(),
-                        shape: p.shape,
+                        shape: p.shape.clone(),
                         lr_mult: p.lr_mult,
                         decay_mult: p.decay_mult,
                         shared_from: None,

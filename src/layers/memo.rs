@@ -47,6 +47,15 @@ pub struct Memo {
     hasher: foldhash::fast::FixedState,
 }
 
+/// A rule's result as `Memo::infer` gives it.
+pub struct Found<'m> {
+    /// Lent when a layer like this one was read before.
+    pub out: Cow<'m, Out>,
+    /// Where the memo keeps the result, if it does: every layer given the same place has the
+    /// same result, so what a walk makes of it (its parameter blobs) can be made once.
+    pub kept: Option<u32>,
+}
+
 struct Seen {
     layer: LayerParameter,
     bottoms: Vec<Shape>,
@@ -83,9 +92,13 @@ impl Memo {
         lp: &LayerParameter,
         bottoms: &[&Shape],
         ctx: &Ctx,
-    ) -> Option<Result<Cow<'_, Out>, RuleError>> {
+    ) -> Option<Result<Found<'_>, RuleError>> {
         if !reused(lp) {
-            return infer(lp, bottoms, ctx).map(|r| r.map(Cow::Owned));
+            let found = |out| Found {
+                out: Cow::Owned(out),
+                kept: None,
+            };
+            return infer(lp, bottoms, ctx).map(|r| r.map(found));
         }
         let (key, at) = self.find(lp, bottoms);
         if let Some(i) = at {
@@ -96,23 +109,37 @@ impl Memo {
             if !seen.layer.sub.shared(&lp.sub) {
                 seen.layer = lp.clone();
             }
-            return Some(Ok(Cow::Borrowed(&seen.out)));
+            return Some(Ok(Found {
+                out: Cow::Borrowed(&seen.out),
+                kept: Some(i as u32),
+            }));
         }
         let result = infer(lp, bottoms, ctx)?;
         // Only results: an error stops the walk, and is worded for its own layer.
+        let mut kept = None;
         if let (Ok(out), true) = (&result, self.kept.len() < KEPT) {
             let alike = self.seen.entry(key).or_default();
             if alike.len() < PER_KEY {
                 // Below `KEPT`, so 32 bits hold it.
-                alike.push(self.kept.len() as u32);
+                let i = self.kept.len() as u32;
+                alike.push(i);
                 self.kept.push(Seen {
                     layer: lp.clone(),
                     bottoms: bottoms.iter().map(|&b| b.clone()).collect(),
                     out: out.clone(),
                 });
+                kept = Some(i);
             }
         }
-        Some(result.map(Cow::Owned))
+        Some(result.map(|out| Found {
+            out: Cow::Owned(out),
+            kept,
+        }))
+    }
+
+    /// The parameter shapes of the result kept at `kept` (`Found::kept`).
+    pub fn params(&self, kept: u32) -> &[Shape] {
+        &self.kept[kept as usize].out.params
     }
 }
 
@@ -124,12 +151,15 @@ fn same_rule_input(
     bottoms: &[&Shape],
 ) -> bool {
     // Every field named: one added to the layer is compared, or left out here on purpose.
+    // The parameter specs (multipliers, names) are read by the walk, never by a rule: not
+    // compared, a layer's list is not read from memory here (a block of its own, on a net too
+    // large for the cache).
     let LayerParameter {
         name: _,
         r#type,
         bottom,
         top,
-        param,
+        param: _,
         sub,
         rare,
     } = seen;
@@ -140,7 +170,6 @@ fn same_rule_input(
         // Nearly every layer shares its sub-messages with the others like it (SharedSubs):
         // those compare at once, without a call.
         && (sub.shared(&lp.sub) || sub.same(&lp.sub))
-        && *param == lp.param
         && *rare == lp.rare
         && same_type(r#type, &lp.r#type)
         && seen_bottoms.len() == bottoms.len()
@@ -176,9 +205,9 @@ mod tests {
             given: &given,
             pooling: Default::default(),
         };
-        let out = memo.infer(lp, &[bottom], &ctx).unwrap().unwrap();
-        let lent = matches!(out, Cow::Borrowed(_));
-        (out.into_owned(), lent)
+        let found = memo.infer(lp, &[bottom], &ctx).unwrap().unwrap();
+        let lent = matches!(found.out, Cow::Borrowed(_));
+        (found.out.into_owned(), lent)
     }
 
     fn run(memo: &mut Memo, lp: &LayerParameter, bottom: &Shape) -> Out {
@@ -305,6 +334,24 @@ mod tests {
         // Another bottom shape is another key.
         assert!(!lent(&mut memo, &conv(PER_KEY), &[1, 3, 6, 6].into()));
         assert_eq!(memo.kept.len(), PER_KEY + 1);
+    }
+
+    #[test]
+    fn layers_alike_but_for_their_parameter_specs_share_a_result() {
+        let conv = |specs: &str| {
+            layer(&format!(
+                "type: 'Convolution' bottom: 'x' top: 'y' {specs} \
+                 convolution_param {{ num_output: 4 kernel_size: 1 }}"
+            ))
+        };
+        let bottom = Shape::from([1, 3, 5, 5]);
+        let mut memo = Memo::default();
+        let out = run(&mut memo, &conv(""), &bottom);
+        assert_eq!(out.params, [vec![4, 3, 1, 1], vec![4]]);
+        assert!(lent(&mut memo, &conv("param { lr_mult: 0 }"), &bottom));
+        let named = "param { name: 'w' lr_mult: 2 } param { name: 'b' decay_mult: 0 }";
+        assert!(lent(&mut memo, &conv(named), &bottom));
+        assert_eq!(memo.kept.len(), 1);
     }
 
     #[test]
