@@ -1,8 +1,9 @@
 //! Blob ids by name, found once for the walks of a net: `analysis::walk` and, beside it on a
 //! large net, `rebatch::ahead`. Each used to keep its own map of names while it ran; on the
 //! 100k-layer net the walk's map (6.5 MiB, written and read at random) took about a third of
-//! its time, and the two walks ran it twice. Here it is done once, with nothing else in the
-//! cache, and freed before the walks start.
+//! its time, and the two walks ran it twice. Here it is done once, and the map freed when
+//! it is: on a large net on the core that then finds the net one sample larger, handed to the
+//! walk a chunk of layers at a time (`number_sending`, `Feed`).
 
 use std::collections::hash_map::Entry;
 use std::sync::mpsc::Receiver;
