@@ -220,12 +220,6 @@ impl LayerInfo {
         Ids(&self.blob_ids[self.bottoms as usize..])
     }
 
-    /// Its bottoms' then its tops' blob ids, as the walk keeps them: compared at once with a
-    /// list made alike (`rebatch::Ahead::sizes`).
-    pub fn blob_ids(&self) -> &[u32] {
-        &self.blob_ids
-    }
-
     pub fn bottom_id(&self, i: usize) -> usize {
         self.bottom_ids().get(i).expect("a bottom of the layer")
     }

@@ -12,7 +12,7 @@ use crate::graph::Node;
 use crate::layers::{Ctx, Phase, PoolingRule, Shape};
 use crate::load::{self, ReadOptions, Warning};
 use crate::memory;
-use crate::numbering::{self, Feed, Numbering};
+use crate::numbering::{self, Feed};
 use crate::proto::{LayerParameter, NetParameter, SolverParameter};
 use crate::rebatch::{self, Ahead};
 use crate::report::{self, NetInfo, Report, Settings, Tool, SCHEMA_VERSION};
@@ -96,9 +96,8 @@ pub struct Walked<'o> {
     state: State,
     nodes: Vec<Node>,
     walk: WalkOptions<'o>,
-    /// The net one sample larger, found beside the walk (a large net's), and the blob ids
-    /// both read, to be checked.
-    ahead: Option<(Ahead, Numbering)>,
+    /// The net one sample larger, found beside the walk (a large net's), to be checked.
+    ahead: Option<Ahead>,
     /// A solver's own net before filtering, for the test nets built from it.
     generic: Option<(NetParameter, Layers, Vec<Pos>)>,
     /// The memory settings (`memory::resolve`), checked once the net is walked.
@@ -246,13 +245,13 @@ fn walk_loaded(
 /// A large net's walk, with the net one sample larger found meanwhile on the core the walk
 /// leaves idle (rather than after it, beside the memory figures and the report). That thread
 /// first numbers the blobs, handing them to the walk as it goes, then finds the net one
-/// sample larger from them. Also the numbering, which `Ahead::sizes` checks the walk against.
+/// sample larger from them.
 fn walk_and_ahead(
     file: &str,
     nodes: &[Node],
     walk: &WalkOptions,
     warnings: &mut Vec<Warning>,
-) -> (Option<(Ahead, Numbering)>, Result<Analysis>) {
+) -> (Option<Ahead>, Result<Analysis>) {
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel();
         let aside = std::thread::Builder::new().spawn_scoped(s, move || {
@@ -261,8 +260,7 @@ fn walk_and_ahead(
                 let _ = tx.send(ids.to_vec());
             });
             drop(tx);
-            let ahead = rebatch::ahead(file, nodes, &numbering, walk);
-            ahead.map(|ahead| (ahead, numbering))
+            rebatch::ahead(file, nodes, &numbering, walk)
         });
         match aside {
             Ok(handle) => {
@@ -283,8 +281,7 @@ fn walk_and_ahead(
                     walk,
                     warnings,
                 );
-                let ahead = rebatch::ahead(file, nodes, &numbering, walk);
-                (ahead.map(|ahead| (ahead, numbering)), walked)
+                (rebatch::ahead(file, nodes, &numbering, walk), walked)
             }
         }
     })
@@ -315,7 +312,7 @@ impl Walked<'_> {
             NextNet::Resized => match self
                 .ahead
                 .as_ref()
-                .and_then(|(ahead, numbering)| ahead.sizes(analysis, numbering, walk))
+                .and_then(|ahead| ahead.sizes(analysis, walk))
             {
                 Some(sizes) => Some(std::borrow::Cow::Borrowed(sizes)),
                 None => rebatch::rebatch(file, analysis, walk).map(std::borrow::Cow::Owned),
@@ -676,7 +673,7 @@ mod tests {
         let found = ahead
             .as_ref()
             .zip(next.as_ref())
-            .and_then(|(ahead, next)| ahead.sizes(&w.analysis, &numbering, next))
+            .and_then(|(ahead, next)| ahead.sizes(&w.analysis, next))
             .map(<[BlobSize]>::to_vec);
         let want = next.and_then(|next| rebatch::rebatch(&w.file, &w.analysis, &next));
         (found, want)
@@ -701,19 +698,15 @@ mod tests {
             batch: Some(batch),
             ..w.walk
         };
-        assert!(ahead.sizes(&w.analysis, &numbering, &at(3)).is_some());
-        assert!(ahead.sizes(&w.analysis, &numbering, &at(4)).is_none());
+        assert!(ahead.sizes(&w.analysis, &at(3)).is_some());
+        assert!(ahead.sizes(&w.analysis, &at(4)).is_none());
         // Other parameters in the convolution; the ReLU not in place (one blob more).
         for (from, to) in [
             ("num_output: 4", "num_output: 5"),
             ("top: 'conv' }", "top: 'relu' }"),
         ] {
             let other = walked_text(&conv_relu_fc().replace(from, to));
-            let numbered = numbering::number(&other.nodes);
-            assert!(
-                ahead.sizes(&other.analysis, &numbered, &at(3)).is_none(),
-                "{to}"
-            );
+            assert!(ahead.sizes(&other.analysis, &at(3)).is_none(), "{to}");
         }
         // What only a walk can tell is left to one.
         for net in [over_the_batch(), fixed_shape()] {

@@ -94,8 +94,8 @@ pub struct Ahead {
     /// The parameter shapes of the layers whose result `memo` does not keep, one layer after
     /// another.
     params: Vec<Shape>,
-    /// Where each layer's ids end in the numbering, and where its parameter shapes are.
-    ends: Vec<(u32, ParamsAt)>,
+    /// Where each layer's parameter shapes are.
+    ends: Vec<ParamsAt>,
 }
 
 /// Where a layer's parameter shapes are in an `Ahead`: with a result its memo keeps (most
@@ -108,8 +108,9 @@ enum ParamsAt {
 
 /// `rebatch` without the walked net, so that it can run beside the walk: the net's batch (its
 /// first input's axis 0, as `memory::batch_of` reads it) is found first, and the blob ids are
-/// those the walk reads (`numbering`, of the same nodes). What the walk alone decides is left to `Ahead::sizes`:
-/// whether it numbered them alike and found the same parameters, and the backward pass, for
+/// those the walk reads (`numbering`, of the same nodes: the walk takes each layer's ids from
+/// it). What the walk alone decides is left to `Ahead::sizes`: whether it found the same
+/// parameters and blobs, and the backward pass, for
 /// which the MACs are checked as if every layer ran it twice over (a net that fails only that
 /// is resized by `rebatch`). `None` when anything fails.
 pub fn ahead(
@@ -172,7 +173,7 @@ pub fn ahead(
                 ParamsAt::Listed(u32::try_from(found.params.len()).ok()?)
             }
         };
-        found.ends.push((u32::try_from(first).ok()?, params));
+        found.ends.push(params);
         totals
             .add(out.macs, out.flops, out.macs.checked_mul(2)?)
             .ok()?;
@@ -199,22 +200,16 @@ fn next_batch(file: &str, nodes: &[Node], opts: &WalkOptions) -> Option<i64> {
 
 impl Ahead {
     /// The blob sizes found, if the walk `a` agrees with what they were found from: the same
-    /// batch, and in every layer the same blob ids (`numbering`, which `ahead` read) and
-    /// parameter shapes. `opts` are the walk's at the new batch.
-    pub fn sizes(
-        &self,
-        a: &Analysis,
-        numbering: &Numbering,
-        opts: &WalkOptions,
-    ) -> Option<&[BlobSize]> {
-        // Where the layer's ids and listed parameters start: where the ones before ended.
-        let (mut ids_from, mut params_from) = (0, 0);
+    /// batch, as many layers and blobs, and in every layer the same parameter shapes. The
+    /// blob ids need no comparing: the walk takes them from the numbering `ahead` read (of the
+    /// same nodes). `opts` are the walk's at the new batch.
+    pub fn sizes(&self, a: &Analysis, opts: &WalkOptions) -> Option<&[BlobSize]> {
+        // Where the layer's listed parameters start: where the ones before ended.
+        let mut params_from = 0;
         let agrees = opts.batch == Some(self.batch)
             && a.layers.len() == self.ends.len()
             && a.blobs.len() == self.blobs.len()
-            && a.layers.iter().zip(&self.ends).all(|(l, &(ids_end, at))| {
-                let ids = &numbering.ids[ids_from..ids_end as usize];
-                ids_from = ids_end as usize;
+            && a.layers.iter().zip(&self.ends).all(|(l, &at)| {
                 let params = match at {
                     ParamsAt::Kept(k) => self.memo.params(k),
                     ParamsAt::Listed(end) => {
@@ -223,7 +218,7 @@ impl Ahead {
                         listed
                     }
                 };
-                ids == l.blob_ids() && params.iter().eq(l.params.iter().map(|p| &p.shape))
+                params.iter().eq(l.params.iter().map(|p| &p.shape))
             });
         agrees.then_some(&self.blobs[..])
     }

@@ -123,7 +123,7 @@ fn ahead(data: &[u8]) {
         return;
     };
     if let (Some(found), Some(next)) = (&found, next_walk(&a, &b.walk)) {
-        if let Some(sizes) = found.sizes(&a, &numbering, &next) {
+        if let Some(sizes) = found.sizes(&a, &next) {
             assert_eq!(
                 Some(sizes.to_vec()),
                 rebatch::rebatch(&b.file, &a, &next),
