@@ -196,23 +196,16 @@ impl<'a> Lexer<'a> {
     /// as the token read ahead. Anything else is left to be read next.
     #[inline]
     pub fn eat_word_value(&mut self) -> Option<(&'a [u8], Pos)> {
-        if self.ahead {
-            return None;
-        }
-        self.skip_space_and_comments();
-        let src = self.src;
-        let start = self.at;
-        let c = *src.get(start)?;
-        let end = if c.is_ascii_digit() || c == b'-' {
-            number_end(src, start)
-        } else if is_ident_start(c) {
-            start + word_len(&src[start..])
-        } else {
-            return None;
-        };
-        let pos = self.pos();
-        self.at = end;
-        Some((&src[start..end], pos))
+        self.eat_value(|src, start| {
+            let c = *src.get(start)?;
+            if c.is_ascii_digit() || c == b'-' {
+                Some(number_end(src, start))
+            } else if is_ident_start(c) {
+                Some(start + word_len(&src[start..]))
+            } else {
+                None
+            }
+        })
     }
 
     /// Takes the next token if it is a plain string in double quotes (`Tok::Str(_, true)`), the
@@ -220,21 +213,29 @@ impl<'a> Lexer<'a> {
     /// included. Anything else is left to be read next.
     #[inline]
     pub fn eat_plain_string(&mut self) -> Option<(&'a [u8], Pos)> {
+        self.eat_value(|src, start| {
+            if src.get(start) != Some(&b'"') {
+                return None;
+            }
+            let body = &src[start + 1..];
+            let len = run_len(body, &STRING_BODY);
+            (body.get(len) == Some(&b'"')).then_some(start + len + 2)
+        })
+    }
+
+    /// The next token, when no token is read ahead and `end` finds where it ends (from the
+    /// text and where the token starts), taken with its place; otherwise nothing is taken.
+    #[inline(always)]
+    fn eat_value(
+        &mut self,
+        end: impl FnOnce(&'a [u8], usize) -> Option<usize>,
+    ) -> Option<(&'a [u8], Pos)> {
         if self.ahead {
             return None;
         }
         self.skip_space_and_comments();
-        let src = self.src;
-        let start = self.at;
-        if src.get(start) != Some(&b'"') {
-            return None;
-        }
-        let body = &src[start + 1..];
-        let len = run_len(body, &STRING_BODY);
-        if body.get(len) != Some(&b'"') {
-            return None;
-        }
-        let end = start + len + 2;
+        let (src, start) = (self.src, self.at);
+        let end = end(src, start)?;
         let pos = self.pos();
         self.at = end;
         Some((&src[start..end], pos))
